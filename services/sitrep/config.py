@@ -1,0 +1,152 @@
+"""All of sitrep's settings, in one place.
+
+Every knob is read from the environment (``SITREP_*``) or a ``.env`` file, so the same code
+runs on a laptop against the local stack and in docker compose against real servers. The
+README's configuration table is generated from this class (``sitrep config --markdown``), so
+it cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Versions of the servers the local stack runs (and docker-compose.yml pins). Kafka 4.3.1 is
+#: the newest release that kafka-python, aiokafka and faust-streaming all work with here
+#: (4.4.0 does not resolve from Maven Central: its kafka-tools-api artefact is missing).
+#: Elasticsearch 8.19.21 is the newest integ-test-zip on Maven Central; the 8.x Python client
+#: matches it (a 9.x client refuses to talk to an 8.x node).
+KAFKA_VERSION = "4.3.1"
+ELASTICSEARCH_VERSION = "8.19.21"
+
+
+def _default_stack_dir() -> Path:
+    """``.stack`` in the checkout sitrep runs from, so every command finds the same stack."""
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "deploy" / "local").is_dir():
+        return checkout / ".stack"
+    return Path.cwd() / ".stack"
+
+
+def _default_cache_dir() -> Path:
+    """Downloads survive across clones, so later ``stack up`` runs start in seconds."""
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "sitrep"
+
+
+class Settings(BaseSettings):
+    """sitrep configuration. Field descriptions become the README's table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SITREP_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    # --- logging -------------------------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level of every sitrep process."
+    )
+    log_format: Literal["console", "json"] = Field(
+        "console", description="`json` for one JSON object per log line (production), "
+        "`console` for humans."
+    )
+
+    # --- Kafka ---------------------------------------------------------------------------
+    kafka_bootstrap: str | None = Field(
+        None, description="Kafka bootstrap servers. Default: the local stack's broker "
+        "(`127.0.0.1:<kafka_port>`)."
+    )
+    topic_prefix: str = Field(
+        "", description="Prefix of every topic name, to share one cluster between deployments."
+    )
+    topic_partitions: int = Field(
+        6, ge=1, description="Partitions of the pipeline topics created by `sitrep setup`: "
+        "the ceiling on parallel workers per stage."
+    )
+    topic_replication: int = Field(
+        1, ge=1, description="Replication factor of topics created by `sitrep setup`."
+    )
+
+    # --- Elasticsearch -------------------------------------------------------------------
+    es_url: str | None = Field(
+        None, description="Elasticsearch URL. Default: the local stack's node "
+        "(`http://127.0.0.1:<es_port>`)."
+    )
+    index_prefix: str = Field(
+        "sitrep", description="Prefix of every Elasticsearch index, alias and template."
+    )
+
+    # --- the local stack (`sitrep stack`) ------------------------------------------------
+    stack_dir: Path = Field(
+        default_factory=_default_stack_dir,
+        description="State, data and logs of the local stack, in one folder (default "
+        "`.stack` in the checkout).",
+    )
+    stack_cache_dir: Path = Field(
+        default_factory=_default_cache_dir,
+        description="Where downloaded Kafka and Elasticsearch distributions are kept "
+        "(default `$XDG_CACHE_HOME/sitrep` or `~/.cache/sitrep`).",
+    )
+    kafka_version: str = Field(KAFKA_VERSION, description="Kafka release the stack runs.")
+    es_version: str = Field(
+        ELASTICSEARCH_VERSION, description="Elasticsearch release the stack runs."
+    )
+    kafka_port: int = Field(19092, ge=1, le=65535, description="Local Kafka broker port.")
+    kafka_controller_port: int = Field(
+        19093, ge=1, le=65535, description="Local Kafka KRaft controller port."
+    )
+    es_port: int = Field(19200, ge=1, le=65535, description="Local Elasticsearch HTTP port.")
+    es_transport_port: int = Field(
+        19300, ge=1, le=65535, description="Local Elasticsearch transport port."
+    )
+    kafka_heap: str = Field("512m", description="JVM heap of the local Kafka broker.")
+    es_heap: str = Field("1g", description="JVM heap of the local Elasticsearch node.")
+    java_home: Path | None = Field(
+        None, description="JDK for the local stack (17 or newer). Default: `JAVA_HOME`, "
+        "else the `java` on PATH."
+    )
+    stack_start_timeout: float = Field(
+        60.0, gt=0, description="Seconds `stack up` waits for health before failing."
+    )
+    maven: str = Field("mvn", description="Maven executable used to fetch the distributions.")
+
+    @field_validator("kafka_heap", "es_heap")
+    @classmethod
+    def _heap_is_jvm_size(cls, value: str) -> str:
+        if not value[:-1].isdigit() or value[-1].lower() not in "kmg":
+            raise ValueError(f"{value!r} is not a JVM heap size such as 512m or 2g")
+        return value
+
+    @model_validator(mode="after")
+    def _ports_are_distinct(self) -> Settings:
+        ports = {
+            "kafka_port": self.kafka_port,
+            "kafka_controller_port": self.kafka_controller_port,
+            "es_port": self.es_port,
+            "es_transport_port": self.es_transport_port,
+        }
+        if len(set(ports.values())) != len(ports):
+            raise ValueError(f"stack ports must all differ, got {ports}")
+        return self
+
+    @property
+    def kafka_servers(self) -> str:
+        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def elasticsearch_url(self) -> str:
+        return self.es_url or f"http://127.0.0.1:{self.es_port}"
+
+    def topic(self, name: str) -> str:
+        """Full topic name for a logical one (``articles.raw`` -> ``<prefix>articles.raw``)."""
+        return f"{self.topic_prefix}{name}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once: configuration errors surface at start-up."""
+    return Settings()
