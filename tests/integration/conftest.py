@@ -8,6 +8,7 @@ a skipped integration test proves nothing.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -91,10 +92,8 @@ def topic_factory(
 
     yield make
     if created:
-        try:
+        with contextlib.suppress(UnknownTopicOrPartitionError):
             kafka_admin.delete_topics(created)
-        except UnknownTopicOrPartitionError:
-            pass
 
 
 @pytest.fixture

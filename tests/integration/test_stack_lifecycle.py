@@ -33,7 +33,9 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
-def stack_env(stack_dir: Path, ports: list[int], settings: Settings, **extra: str) -> dict[str, str]:
+def stack_env(
+    stack_dir: Path, ports: list[int], settings: Settings, **extra: str
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SITREP_")}
     env.update(
         SITREP_STACK_DIR=str(stack_dir),
@@ -50,7 +52,9 @@ def stack_env(stack_dir: Path, ports: list[int], settings: Settings, **extra: st
     return env
 
 
-def sitrep(env: dict[str, str], *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def sitrep(
+    env: dict[str, str], *args: str, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*SITREP, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
