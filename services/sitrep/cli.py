@@ -7,6 +7,7 @@ call them, so renaming one is a breaking change.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -25,6 +26,9 @@ app = typer.Typer(
 stack_app = typer.Typer(help="The local Kafka + Elasticsearch stack (no Docker).",
                         no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
+feeds_app = typer.Typer(help="The feed registry (a compacted Kafka topic).",
+                        no_args_is_help=True)
+app.add_typer(feeds_app, name="feeds")
 
 out = Console()
 err = Console(stderr=True)
@@ -103,6 +107,126 @@ def setup() -> None:
 
     for topic, state in create_topics(settings()).items():
         out.print(f"topic {topic}: {state}")
+
+
+@feeds_app.command("add")
+def feeds_add(
+    url: str = typer.Argument(..., help="Feed URL (RSS or Atom)."),
+    name: str | None = typer.Option(None, help="Display name."),
+    tag: list[str] = typer.Option([], "--tag", help="Beat or topic tag (repeatable)."),
+    language: str | None = typer.Option(None, help="Expected language, e.g. en."),
+    interval: float | None = typer.Option(None, help="Base poll interval in seconds."),
+) -> None:
+    """Register a feed (idempotent: adding it again updates it)."""
+    from sitrep.feeds import Feed, FeedError, FeedRegistry
+
+    try:
+        feed = Feed.create(url, name=name, tags=tag, language=language, interval=interval)
+    except FeedError as exc:
+        err.print(f"[red]bad feed:[/] {exc}")
+        raise typer.Exit(2) from exc
+    FeedRegistry(settings()).add([feed])
+    out.print(f"added {feed.url} (id {feed.id})")
+
+
+@feeds_app.command("import")
+def feeds_import(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="YAML feed list."),
+) -> None:
+    """Register every feed of a YAML file (url, name, tags, language, interval)."""
+    from sitrep.feeds import FeedError, FeedRegistry, load_feed_file
+
+    try:
+        feeds = load_feed_file(path)
+    except FeedError as exc:
+        err.print(f"[red]bad feed list:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+    FeedRegistry(settings()).add(feeds)
+    out.print(f"imported {len(feeds)} feeds from {path}")
+
+
+@feeds_app.command("remove")
+def feeds_remove(ref: str = typer.Argument(..., help="Feed URL or id.")) -> None:
+    """Remove a feed from the registry; pollers stop polling it at once."""
+    from sitrep.feeds import FeedError, FeedRegistry
+
+    try:
+        feed = FeedRegistry(settings()).remove(ref)
+    except FeedError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+    out.print(f"removed {feed.url} (id {feed.id})")
+
+
+@feeds_app.command("list")
+def feeds_list(
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per feed."),
+) -> None:
+    """Every feed with its poll status: last status, last success, items seen, last error."""
+    import json
+
+    from sitrep.feeds import FeedRegistry
+
+    registry = FeedRegistry(settings())
+    feeds, states = registry.feeds(), registry.states()
+    rows = sorted(feeds.values(), key=lambda f: f.url)
+    if as_json:
+        for feed in rows:
+            state = states.get(feed.id)
+            record = {**feed.model_dump(mode="json"),
+                      "state": state.model_dump(mode="json", exclude={"seen"}) if state else None}
+            out.print(json.dumps(record), markup=False, highlight=False, soft_wrap=True)
+        return
+    table = Table(title=f"{len(rows)} feeds")
+    for column in ("feed", "status", "last", "last success", "items", "interval", "last error"):
+        table.add_column(column, overflow="fold")
+    for feed in rows:
+        st = states.get(feed.id)
+        if st is None:
+            table.add_row(feed.name or feed.url, "new", "-", "-", "0", "-", "")
+            continue
+        status = st.status if st.validators_trusted else f"{st.status} (304s untrusted)"
+        table.add_row(
+            f"{feed.name}\n{feed.url}" if feed.name else feed.url, status,
+            st.last_status or "-", (st.last_success_at or "-")[:19], str(st.items_seen),
+            f"{st.interval:.0f}s", st.last_error or "",
+        )
+    out.print(table)
+
+
+@app.command("poller")
+def poller(
+    exit_when_idle: bool = typer.Option(
+        False, help="Exit once every feed has been polled and nothing is pending."
+    ),
+    feeds_file: Path | None = typer.Option(
+        None, exists=True, dir_okay=False, help="YAML feed list to register before polling."
+    ),
+) -> None:
+    """Poll the feeds Kafka assigns to this process; run several to share the work."""
+    import asyncio
+    import signal
+
+    from prometheus_client import start_http_server
+
+    from sitrep.feeds import FeedRegistry, load_feed_file
+    from sitrep.poller import Poller
+
+    s = settings()
+    source = feeds_file or s.feeds_file
+    if source:
+        FeedRegistry(s).add(load_feed_file(source))
+    if s.poller_metrics_port:
+        start_http_server(s.poller_metrics_port)
+
+    async def main() -> None:
+        service = Poller(s, exit_when_idle=exit_when_idle)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, service.stop)
+        await service.run()
+
+    asyncio.run(main())
 
 
 @app.command("config")

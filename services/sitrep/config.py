@@ -80,6 +80,68 @@ class Settings(BaseSettings):
         "sitrep", description="Prefix of every Elasticsearch index, alias and template."
     )
 
+    # --- feed poller (`sitrep poller`) ----------------------------------------------------
+    feeds_file: Path | None = Field(
+        None, description="YAML feed list that `sitrep poller` and `sitrep feeds import` load "
+        "into the registry at start (url, name, tags, language, interval per feed)."
+    )
+    feeds_partitions: int = Field(
+        12, ge=1, description="Partitions of the feed registry topics: the ceiling on poller "
+        "processes sharing the feeds."
+    )
+    poll_interval: float = Field(
+        300.0, gt=0, description="Default seconds between polls of a feed (adapted per feed)."
+    )
+    poll_min_interval: float = Field(
+        60.0, gt=0, description="Busiest feeds are polled at most this often (seconds)."
+    )
+    poll_max_interval: float = Field(
+        3600.0, gt=0, description="Quiet or failing feeds are polled at least this often "
+        "(seconds)."
+    )
+    poll_full_fetch_every: int = Field(
+        10, ge=1, description="Every N-th poll of a feed ignores its validators and fetches in "
+        "full, to catch servers whose 304s cannot be believed."
+    )
+    poll_failing_after: int = Field(
+        5, ge=1, description="Consecutive failures after which a feed is marked failing."
+    )
+    http_concurrency: int = Field(
+        100, ge=1, description="Requests in flight at once, per poller process."
+    )
+    http_per_host: int = Field(
+        2, ge=1, description="Requests in flight at once to one host."
+    )
+    http_host_delay: float = Field(
+        1.0, ge=0, description="Minimum seconds between two requests to one host."
+    )
+    http_connect_timeout: float = Field(10.0, gt=0, description="TCP connect timeout (s).")
+    http_read_timeout: float = Field(
+        30.0, gt=0, description="Longest silence while reading a response (s)."
+    )
+    http_total_timeout: float = Field(
+        60.0, gt=0, description="Longest time for a whole request and response (s)."
+    )
+    http_max_redirects: int = Field(5, ge=0, description="Redirects followed per request.")
+    feed_max_bytes: int = Field(
+        20_000_000, gt=0, description="Feeds larger than this are refused (recorded as an "
+        "error on the feed)."
+    )
+    article_max_bytes: int = Field(
+        2_000_000, gt=0, description="Article HTML beyond this is cut; the message records the "
+        "cap and the truncation."
+    )
+    user_agent: str = Field(
+        "sitrep/0.1 (news-ingest pipeline; polite poller)",
+        description="User-Agent of every request; robots.txt rules for it are honoured.",
+    )
+    respect_robots: bool = Field(
+        True, description="Honour robots.txt when fetching article pages."
+    )
+    poller_metrics_port: int = Field(
+        9102, ge=0, le=65535, description="Prometheus metrics port of `sitrep poller` (0: off)."
+    )
+
     # --- the local stack (`sitrep stack`) ------------------------------------------------
     stack_dir: Path = Field(
         default_factory=_default_stack_dir,

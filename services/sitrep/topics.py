@@ -8,7 +8,9 @@ an error instead of a silent new topic.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from sitrep.config import Settings
 from sitrep.logs import get_logger
@@ -21,13 +23,23 @@ class TopicSpec:
     name: str
     purpose: str
     config: dict[str, str] = field(default_factory=dict)
+    #: Registry topics are co-partitioned with each other (same key, same count), so they
+    #: take ``feeds_partitions``; pipeline topics take ``topic_partitions``.
+    registry: bool = False
+
+    def partitions(self, settings: Settings) -> int:
+        return settings.feeds_partitions if self.registry else settings.topic_partitions
 
 
 #: Seven days of history lets a new consumer (or a fixed bug) replay a week of articles.
 _WEEK_MS = str(7 * 24 * 3600 * 1000)
 
 PIPELINE_TOPICS: tuple[TopicSpec, ...] = (
-    TopicSpec("articles.raw", "fetched pages with feed metadata", {"retention.ms": _WEEK_MS}),
+    TopicSpec(
+        "articles.raw", "fetched pages with feed metadata",
+        # Pages are capped at article_max_bytes; JSON escaping can nearly double that.
+        {"retention.ms": _WEEK_MS, "max.message.bytes": str(10 * 1024 * 1024)},
+    ),
     TopicSpec("articles.clean", "extracted article text", {"retention.ms": _WEEK_MS}),
     TopicSpec("articles.tagged", "articles with places and actors", {"retention.ms": _WEEK_MS}),
     TopicSpec("alerts", "subscription matches to deliver", {"retention.ms": _WEEK_MS}),
@@ -36,7 +48,34 @@ PIPELINE_TOPICS: tuple[TopicSpec, ...] = (
         "messages a stage could not process, with the stage and the reason",
         {"retention.ms": str(30 * 24 * 3600 * 1000)},
     ),
+    TopicSpec(
+        "feeds", "the feed registry (compacted; key: feed id, null value: removed)",
+        {"cleanup.policy": "compact"}, registry=True,
+    ),
+    TopicSpec(
+        "feeds.state", "the poller's state per feed (compacted; keyed like feeds)",
+        {"cleanup.policy": "compact"}, registry=True,
+    ),
 )
+
+
+def _wait_for_leaders(admin: Any, topics: list[str], timeout: float = 30.0) -> None:
+    """Return once every partition of the new topics has a leader.
+
+    Right after creation the broker answers produce requests with NotLeaderForPartition for
+    a moment; waiting here keeps the first writes free of retries and warnings.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described = admin.describe_topics(topics)
+        if all(
+            t.get("error_code", 0) == 0 and t["partitions"]
+            and all(p["leader"] >= 0 for p in t["partitions"])
+            for t in described
+        ):
+            return
+        time.sleep(0.1)
+    log.warning("topics still without leaders", topics=topics)
 
 
 def create_topics(
@@ -55,7 +94,7 @@ def create_topics(
         wanted = [
             NewTopic(
                 settings.topic(spec.name),
-                num_partitions=settings.topic_partitions,
+                num_partitions=spec.partitions(settings),
                 replication_factor=settings.topic_replication,
                 topic_configs=spec.config,
             )
@@ -64,10 +103,11 @@ def create_topics(
         ]
         if wanted:
             admin.create_topics(wanted)
+            _wait_for_leaders(admin, [t.name for t in wanted])
         result = {settings.topic(spec.name): "exists" for spec in specs}
         for topic in wanted:
             result[topic.name] = "created"
-            log.info("topic created", topic=topic.name, partitions=settings.topic_partitions)
+            log.info("topic created", topic=topic.name, partitions=topic.num_partitions)
         return result
     finally:
         admin.close()
