@@ -103,6 +103,10 @@ class Settings(BaseSettings):
         10, ge=1, description="Every N-th poll of a feed ignores its validators and fetches in "
         "full, to catch servers whose 304s cannot be believed."
     )
+    poll_max_new: int = Field(
+        500, ge=1, description="New entries handled per poll of one feed; a feed with more "
+        "continues at once in the next poll, so one giant feed cannot hold a poller up."
+    )
     poll_failing_after: int = Field(
         5, ge=1, description="Consecutive failures after which a feed is marked failing."
     )

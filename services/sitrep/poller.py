@@ -50,9 +50,6 @@ RAW_SCHEMA = "articles.raw/1"
 #: (a feed of 10,000 entries), bounded so the state message stays small.
 SEEN_MIN = 1_000
 SEEN_FACTOR = 2
-#: Entries handled per poll; a feed with more new entries continues at its next poll
-#: (scheduled at once), so one giant feed cannot monopolise a poller.
-MAX_NEW_PER_POLL = 500
 RETRY_AFTER_MAX = 24 * 3600.0
 
 POLLS = Counter("sitrep_poller_polls_total", "Feed polls by outcome", ["outcome"])
@@ -146,7 +143,10 @@ def entry_from_parsed(item: Any, base_url: str) -> Entry:
         if not link.lower().startswith(("http://", "https://")):
             link = None
     guid = _text(item.get("id"))
-    published = _time(item.get("published_parsed")) or _time(item.get("updated_parsed"))
+    # dict.get, not item.get: feedparser maps a missing updated_parsed onto published_parsed
+    # with a DeprecationWarning per entry.
+    updated = _time(dict.get(item, "updated_parsed"))
+    published = _time(dict.get(item, "published_parsed")) or updated
     if guid:
         key_source = f"guid:{guid}"
     elif link:
@@ -164,7 +164,7 @@ def entry_from_parsed(item: Any, base_url: str) -> Entry:
         title=_text(item.get("title")),
         summary=_text(item.get("summary")),
         published=published,
-        updated=_time(item.get("updated_parsed")),
+        updated=updated,
         authors=authors,
         tags=tags,
         language=_text(item.get("language")),
@@ -262,7 +262,8 @@ def next_state(
         s.status = "ok"
         s.consecutive_failures = 0
         s.last_success_at = iso(now)
-        s.last_error = outcome.problem
+        if not (outcome.kind in ("not_modified", "unchanged") and state.status == "ok"):
+            s.last_error = outcome.problem  # the same document keeps the same defect
         if outcome.new_keys:
             s.seen = remember(s.seen, outcome.new_keys, outcome.feed_size)
             s.items_seen += len(outcome.new_keys)
@@ -521,13 +522,13 @@ class Poller:
     async def release(self, partitions: set[int]) -> None:
         """Finish in-flight polls of the feeds we lose, so the next owner sees their state."""
         losing = [t for t in self.tracked.values() if t.partition in partitions]
-        deadline = time.monotonic() + 30
-        while any(t.busy for t in losing) and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
-        await asyncio.to_thread(self._producer.flush)
-        for t in losing:
+        for t in losing:  # first, so the scheduler starts no new poll of them
             self.tracked.pop(t.feed.id, None)
         self._partitions -= partitions
+        deadline = time.monotonic() + 30
+        while any(t.busy for t in losing) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await asyncio.to_thread(self._producer.flush)
         self._loading -= partitions
         for partition in partitions:
             self._pending.pop(partition, None)
@@ -640,7 +641,7 @@ class Poller:
             NOT_MODIFIED.inc()
         if outcome.kind == "ok" and parsed is not None:
             pending = unseen(parsed.entries, state.seen, len(parsed.entries))
-            batch = pending[:MAX_NEW_PER_POLL]
+            batch = pending[: s.poll_max_new]
             emitted = await self._emit(feed, parsed.title, batch)
             outcome.new_keys = emitted
             outcome.backlog = len(pending) > len(emitted)

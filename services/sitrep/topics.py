@@ -70,7 +70,7 @@ def _wait_for_leaders(admin: Any, topics: list[str], timeout: float = 30.0) -> N
         described = admin.describe_topics(topics)
         if all(
             t.get("error_code", 0) == 0 and t["partitions"]
-            and all(p["leader"] >= 0 for p in t["partitions"])
+            and all(p.get("leader_id", p.get("leader", -1)) >= 0 for p in t["partitions"])
             for t in described
         ):
             return
