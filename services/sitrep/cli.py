@@ -229,6 +229,44 @@ def poller(
     asyncio.run(main())
 
 
+@app.command("clean")
+def clean(
+    sources: list[str] = typer.Argument(..., help="HTML files (.gz too) or http(s) URLs."),
+    url: str | None = typer.Option(None, help="The page's URL, for a single file."),
+) -> None:
+    """Print the cleaned article(s) as JSON: one object, or one per line with `source`."""
+    from sitrep.clean import clean_command
+
+    raise typer.Exit(clean_command(sources, url))
+
+
+@app.command("bench")
+def bench(
+    suites: list[str] = typer.Argument(None, help="Suites to run (default: all)."),
+    feeds: int = typer.Option(10_000, help="Feeds for the poller suite."),
+    entries: int = typer.Option(1, help="Entries per feed for the poller suite."),
+) -> None:
+    """Run the benchmark suites against the local stack and print their figures."""
+    from sitrep.bench import SUITES, Figure
+
+    chosen = suites or list(SUITES)
+    unknown = [name for name in chosen if name not in SUITES]
+    if unknown:
+        err.print(f"[red]unknown suite(s):[/] {', '.join(unknown)} (have: {', '.join(SUITES)})")
+        raise typer.Exit(2)
+    figures: list[Figure] = []
+    with err.status("benchmarking") as status:
+        for name in chosen:
+            options = {"feeds": feeds, "entries": entries} if name == "poller" else {}
+            figures += SUITES[name](settings(), progress=status.update, **options)
+    table = Table(title="sitrep bench")
+    for column in ("suite", "figure", "value", "unit", "note"):
+        table.add_column(column)
+    for f in figures:
+        table.add_row(f.suite, f.name, f"{f.value:,.1f}", f.unit, f.note)
+    out.print(table)
+
+
 @app.command("config")
 def show_config(
     markdown: bool = typer.Option(False, help="Print the README's configuration table."),

@@ -74,7 +74,7 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = parsedate_to_datetime(value)
@@ -97,14 +97,18 @@ class HostGate:
         """Wait for our turn at ``host``; returns the acquired slot (release it after)."""
         slot = self._slots.setdefault(host, asyncio.Semaphore(self._per_host))
         await slot.acquire()
-        if self._delay > 0:
-            lock = self._locks.setdefault(host, asyncio.Lock())
-            async with lock:
-                now = time.monotonic()
-                start = max(now, self._next_start.get(host, 0.0))
-                self._next_start[host] = start + self._delay
-            if start > now:
-                await asyncio.sleep(start - now)
+        try:
+            if self._delay > 0:
+                lock = self._locks.setdefault(host, asyncio.Lock())
+                async with lock:
+                    now = time.monotonic()
+                    start = max(now, self._next_start.get(host, 0.0))
+                    self._next_start[host] = start + self._delay
+                if start > now:
+                    await asyncio.sleep(start - now)
+        except BaseException:  # cancelled while waiting our turn: give the slot back
+            slot.release()
+            raise
         return slot
 
 

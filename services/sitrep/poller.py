@@ -706,7 +706,7 @@ class Poller:
     def _write_state(self, tracked: Tracked) -> None:
         self._producer.send(
             self.settings.topic(STATE_TOPIC), key=tracked.feed.id.encode(),
-            value=encode(tracked.state, "feed-state"),
+            value=encode(tracked.state, "feed-state", check=False),
         )
 
 
