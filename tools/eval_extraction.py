@@ -1,0 +1,453 @@
+#!/usr/bin/env python3
+"""Measure article extraction on the demo corpus: text, title, date and language.
+
+Why a tool and not only tests: extraction quality is a number that moves with every rule
+and every trafilatura release; this prints it, per page and overall, for the configurations
+we compare, so a change is kept only if it wins on the set (and the rules stay general:
+the corpus is the yardstick, not the target).
+
+Configurations:
+
+- ``bare``: ``trafilatura.extract(html)`` with its defaults (text) and
+  ``trafilatura.extract_metadata(html)`` (title, date). Bare trafilatura reports no language
+  unless given a target language, so its language score is 0 by construction.
+- ``tuned``: ``sitrep.clean.clean_html`` without the cascade: tuned trafilatura options,
+  boilerplate pruning by class/id, line rules, sitrep's date and language logic.
+- ``cascade``: ``clean_html`` as the pipeline runs it (fallback extractors when
+  trafilatura finds too little).
+
+``--ablations`` adds the layers one at a time, other trafilatura modes, and each fallback
+extractor on its own. ``--stress`` also runs every configuration on two generated variants
+of each page: "script-rendered" (the article body removed from the HTML and shipped only as
+JSON-LD ``articleBody``, as single-page-app news sites do: the cascade has work to do) and
+"unlabelled" (every class, id and itemprop removed, as hashed CSS-module class names look
+to a heuristic: the class-based pruning is blind and the line rules must carry it). Both
+guard against tuning to the corpus's markup.
+
+Text metric: token-level precision, recall and F1 over a bag of words *with multiplicity*
+(tokens: lower-cased Unicode ``\\w+`` runs, the same tokenizer sitrep hashes with);
+"micro" pools the counts of all pages, "macro" averages the pages' F1. Title: exact match
+after whitespace folding. Date: the published value's calendar day (as written, in the
+page's own offset) equals the manifest's. Language: primary subtag equals the manifest's.
+
+Usage (from the repository root)::
+
+    .venv/bin/python tools/eval_extraction.py [--pages] [--ablations] [--stress]
+        [--bench ROUNDS [--workers N]] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import logging
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "services"))
+
+import trafilatura  # noqa: E402
+from lxml.html import tostring  # noqa: E402
+from trafilatura.utils import load_html  # noqa: E402
+
+from sitrep import clean  # noqa: E402
+
+DEMO = REPO / "services" / "sitrep" / "data" / "demo"
+TOKEN = re.compile(r"\w+")
+
+
+@dataclass
+class Page:
+    slug: str
+    html: str
+    url: str
+    gold: str
+    title: str
+    published: str
+    language: str
+
+
+@dataclass
+class Result:
+    """What one configuration made of one page."""
+
+    text: str
+    title: str | None
+    published: str | None
+    language: str | None
+    seconds: float
+
+
+@dataclass
+class Score:
+    slug: str
+    overlap: int
+    predicted: int
+    gold: int
+    title_ok: bool
+    date_ok: bool
+    language_ok: bool
+    note: str = ""
+
+    @property
+    def precision(self) -> float:
+        return self.overlap / self.predicted if self.predicted else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.overlap / self.gold if self.gold else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+@dataclass
+class Summary:
+    name: str
+    scores: list[Score] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def micro(self) -> tuple[float, float, float]:
+        overlap = sum(s.overlap for s in self.scores)
+        predicted = sum(s.predicted for s in self.scores)
+        gold = sum(s.gold for s in self.scores)
+        p = overlap / predicted if predicted else 0.0
+        r = overlap / gold if gold else 0.0
+        return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+    def macro_f1(self) -> float:
+        return sum(s.f1 for s in self.scores) / len(self.scores) if self.scores else 0.0
+
+    def rate(self, attribute: str) -> float:
+        return sum(1 for s in self.scores if getattr(s, attribute)) / len(self.scores)
+
+    def as_dict(self) -> dict[str, Any]:
+        p, r, f = self.micro()
+        return {
+            "name": self.name, "precision": p, "recall": r, "f1": f,
+            "macro_f1": self.macro_f1(), "title": self.rate("title_ok"),
+            "date": self.rate("date_ok"), "language": self.rate("language_ok"),
+            "pages_per_second": len(self.scores) / self.seconds if self.seconds else None,
+            "pages": [
+                {"slug": s.slug, "precision": s.precision, "recall": s.recall, "f1": s.f1,
+                 "title": s.title_ok, "date": s.date_ok, "language": s.language_ok}
+                for s in self.scores
+            ],
+        }
+
+
+def load_pages(manifest: Path) -> list[Page]:
+    data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+    base = manifest.parent
+    return [
+        Page(
+            slug=a["slug"], html=(base / a["file"]).read_text(encoding="utf-8"), url=a["url"],
+            gold=(base / a["gold"]).read_text(encoding="utf-8"), title=a["title"],
+            published=str(a["published"]), language=a["language"],
+        )
+        for a in data["articles"]
+    ]
+
+
+def tokens(text: str) -> Counter[str]:
+    return Counter(TOKEN.findall(text.lower()))
+
+
+def fold(text: str | None) -> str:
+    return re.sub(r"\s+", " ", text or "").strip()
+
+
+def score(page: Page, result: Result) -> Score:
+    got, want = tokens(result.text), tokens(page.gold)
+    missing = want - got
+    extra = got - want
+    note = ""
+    if extra or missing:
+        top_extra = " ".join(w for w, _ in extra.most_common(6))
+        top_missing = " ".join(w for w, _ in missing.most_common(6))
+        note = (f"extra {sum(extra.values())} ({top_extra}); "
+                f"missing {sum(missing.values())} ({top_missing})")
+    return Score(
+        slug=page.slug, overlap=sum((got & want).values()), predicted=sum(got.values()),
+        gold=sum(want.values()), title_ok=fold(result.title) == fold(page.title),
+        date_ok=bool(result.published) and str(result.published)[:10] == page.published[:10],
+        language_ok=(result.language or "").lower().split("-")[0] == page.language,
+        note=note,
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# Configurations
+# ----------------------------------------------------------------------------------------
+
+Extractor = Callable[[Page], Result]
+
+
+def bare(page: Page) -> Result:
+    start = time.perf_counter()
+    text = trafilatura.extract(page.html) or ""
+    meta = trafilatura.extract_metadata(page.html)
+    return Result(text, meta.title, meta.date, None, time.perf_counter() - start)
+
+
+def via_clean(options: clean.CleanOptions) -> Extractor:
+    """The pipeline's own path (clean_article on a fetched page, no feed entry to fall
+    back on), so a page without text still scores its title, date and language."""
+    def run(page: Page) -> Result:
+        start = time.perf_counter()
+        raw = {"fetch": {"status": "ok"}, "html": page.html, "url": page.url, "entry": {}}
+        article = clean.clean_article(raw, options=options)
+        return Result(article["text"], article["title"], article["published"],
+                      article["language"], time.perf_counter() - start)
+    return run
+
+
+def fallback_only(name: str) -> Extractor:
+    """One fallback extractor alone, on the pruned tree, with the line rules (as cascaded)."""
+    def run(page: Page) -> Result:
+        start = time.perf_counter()
+        tree = load_html(page.html)
+        clean.prune_boilerplate(tree)
+        raw = clean.FALLBACKS[name](tree, page.url)
+        paragraphs, _ = clean._paragraphs(raw, True)
+        return Result("\n\n".join(paragraphs), None, None, None, time.perf_counter() - start)
+    return run
+
+
+def tuned_with(**changes: Any) -> dict[str, Any]:
+    return {**clean.TRAFILATURA_OPTIONS, **changes}
+
+
+def configurations(ablations: bool) -> dict[str, Extractor]:
+    configs: dict[str, Extractor] = {
+        "bare": bare,
+        "tuned": via_clean(clean.CleanOptions(cascade=False)),
+        "cascade": via_clean(clean.CleanOptions()),
+    }
+    if not ablations:
+        return configs
+    off: dict[str, Any] = {"prune": False, "line_rules": False, "cascade": False}
+    extra: dict[str, Extractor] = {
+        "options only": via_clean(clean.CleanOptions(**off)),
+        "options+prune": via_clean(clean.CleanOptions(prune=True, line_rules=False,
+                                                      cascade=False)),
+        "options+rules": via_clean(clean.CleanOptions(prune=False, line_rules=True,
+                                                      cascade=False)),
+        "balanced+prune+rules": via_clean(clean.CleanOptions(
+            cascade=False, trafilatura=tuned_with(favor_precision=False))),
+        "recall+prune+rules": via_clean(clean.CleanOptions(
+            cascade=False, trafilatura=tuned_with(favor_precision=False, favor_recall=True))),
+        "fast+prune+rules": via_clean(clean.CleanOptions(
+            cascade=False, trafilatura=tuned_with(fast=True))),
+        "fast+prune+rules+cascade": via_clean(clean.CleanOptions(
+            trafilatura=tuned_with(fast=True))),
+        "precision, comments on": via_clean(clean.CleanOptions(
+            **off, trafilatura=tuned_with(include_comments=True))),
+        "precision+dedup(trafilatura)": via_clean(clean.CleanOptions(
+            cascade=False, trafilatura=tuned_with(deduplicate=True))),
+    }
+    for name in clean.FALLBACKS:
+        extra[f"only {name}"] = fallback_only(name)
+    return {**configs, **extra}
+
+
+# ----------------------------------------------------------------------------------------
+# Stress variants: the article body only in JSON-LD (script-rendered pages)
+# ----------------------------------------------------------------------------------------
+
+BODY_XPATH = (
+    '//*[@itemprop="articleBody"] | //div[contains(concat(" ", normalize-space(@class), " "),'
+    ' " article-body__content ")] | //div[contains(@class, "story-text")]'
+    ' | //div[contains(@class, "entry-content")] | //div[contains(@class, "detail-body")]'
+)
+
+
+def script_rendered(page: Page) -> Page | None:
+    """The page as a single-page app serves it: empty mount point, text in JSON-LD."""
+    tree = load_html(page.html)
+    if tree is None:
+        return None
+    bodies = tree.xpath(BODY_XPATH)
+    if not bodies:
+        return None
+    body = bodies[0]
+    shell = body.makeelement("div", {"id": "app-root"})
+    body.getparent().replace(body, shell)
+    for script in tree.iterfind(".//script[@type]"):
+        if "ld+json" in (script.get("type") or "") and script.text:
+            data = json.loads(script.text)
+            if isinstance(data, dict):
+                data["articleBody"] = page.gold.strip()
+                script.text = json.dumps(data, ensure_ascii=False)
+                break
+    else:
+        return None
+    html = tostring(tree, encoding="unicode")
+    return Page(page.slug + " [spa]", html, page.url, page.gold, page.title, page.published,
+                page.language)
+
+
+def unlabelled(page: Page) -> Page | None:
+    """The page with every class, id and itemprop removed: what a site with hashed CSS-module
+    class names ("css-1x9q2") looks like to class-based heuristics. Only the structure
+    (tags) and the text are left, so the line rules have to do the work."""
+    tree = load_html(page.html)
+    if tree is None:
+        return None
+    for element in tree.iter():
+        if isinstance(element.tag, str):
+            for attribute in ("class", "id", "itemprop"):
+                element.attrib.pop(attribute, None)
+    html = tostring(tree, encoding="unicode")
+    return Page(page.slug + " [unlabelled]", html, page.url, page.gold, page.title,
+                page.published, page.language)
+
+
+# ----------------------------------------------------------------------------------------
+# Running and printing
+# ----------------------------------------------------------------------------------------
+
+
+def evaluate(name: str, extractor: Extractor, pages: list[Page]) -> Summary:
+    summary = Summary(name)
+    for page in pages:
+        try:
+            result = extractor(copy.copy(page))
+        except Exception as exc:  # a crash is a zero for that page, and reported
+            result = Result("", None, None, None, 0.0)
+            print(f"  {name}: {page.slug}: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        summary.seconds += result.seconds
+        summary.scores.append(score(page, result))
+    return summary
+
+
+def print_table(summaries: list[Summary], title: str) -> None:
+    print(f"\n{title}")
+    header = (f"{'configuration':<30} {'P':>6} {'R':>6} {'F1':>6} {'macroF1':>8} "
+              f"{'title':>6} {'date':>6} {'lang':>6} {'pages/s':>8}")
+    print(header)
+    print("-" * len(header))
+    for s in summaries:
+        p, r, f = s.micro()
+        speed = f"{len(s.scores) / s.seconds:8.1f}" if s.seconds else f"{'-':>8}"
+        print(f"{s.name:<30} {p:6.3f} {r:6.3f} {f:6.3f} {s.macro_f1():8.3f} "
+              f"{s.rate('title_ok'):6.1%} {s.rate('date_ok'):6.1%} {s.rate('language_ok'):6.1%} "
+              f"{speed}")
+
+
+def print_pages(summary: Summary, worst: int | None = None) -> None:
+    scores = sorted(summary.scores, key=lambda s: s.f1) if worst else summary.scores
+    print(f"\n{summary.name}: {'worst pages' if worst else 'per page'}")
+    for s in scores[: worst or len(scores)]:
+        flags = "".join(c if ok else "-" for c, ok in
+                        (("T", s.title_ok), ("D", s.date_ok), ("L", s.language_ok)))
+        print(f"  {s.slug:<62} P {s.precision:.3f} R {s.recall:.3f} F1 {s.f1:.3f} {flags}"
+              + (f"\n      {s.note}" if s.note else ""))
+
+
+def bench(pages: list[Page], rounds: int) -> float:
+    """pages/second of clean_html over the corpus, after one warm-up round."""
+    for page in pages:
+        clean.clean_html(page.html, page.url)
+    start = time.perf_counter()
+    for _ in range(rounds):
+        for page in pages:
+            clean.clean_html(page.html, page.url)
+    return rounds * len(pages) / (time.perf_counter() - start)
+
+
+def _warm_worker() -> None:
+    logging.disable(logging.WARNING)
+    page = load_pages(DEMO / "manifest.yaml")[0]
+    clean.clean_html(page.html, page.url)
+
+
+def _clean_one(item: tuple[str, str]) -> int:
+    return int(clean.clean_html(item[0], item[1])["word_count"])
+
+
+def bench_parallel(pages: list[Page], rounds: int, workers: int) -> float:
+    """pages/second with ``workers`` processes (how a worker deployment scales on cores)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    items = [(p.html, p.url) for p in pages] * rounds
+    with ProcessPoolExecutor(workers, initializer=_warm_worker) as pool:
+        list(pool.map(_clean_one, items[:workers * 4]))  # workers started and warm
+        start = time.perf_counter()
+        list(pool.map(_clean_one, items, chunksize=4))
+        return len(items) / (time.perf_counter() - start)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--manifest", type=Path, default=DEMO / "manifest.yaml")
+    parser.add_argument("--pages", action="store_true", help="per-page scores")
+    parser.add_argument("--worst", type=int, default=5, help="worst pages listed per config")
+    parser.add_argument("--ablations", action="store_true", help="layer-by-layer configs")
+    parser.add_argument("--stress", action="store_true", help="also script-rendered variants")
+    parser.add_argument("--bench", type=int, default=0, metavar="ROUNDS",
+                        help="pages/second of clean_html over ROUNDS passes")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="with --bench: also measure with this many processes")
+    parser.add_argument("--json", type=Path, help="write all scores to this file")
+    args = parser.parse_args(argv)
+    logging.disable(logging.WARNING)  # trafilatura logs every discarded page
+
+    pages = load_pages(args.manifest)
+    configs = configurations(args.ablations)
+    # warm-up (model loads, imports) so that per-configuration speeds compare
+    clean.clean_html(pages[0].html, pages[0].url)
+    trafilatura.extract(pages[0].html)
+
+    report: dict[str, Any] = {}
+    summaries = [evaluate(name, fn, pages) for name, fn in configs.items()]
+    print_table(summaries, f"demo corpus: {len(pages)} pages")
+    report["corpus"] = [s.as_dict() for s in summaries]
+    for s in summaries[:3]:
+        if args.pages:
+            print_pages(s)
+        else:
+            print_pages(s, worst=args.worst)
+
+    if args.stress:
+        variants = [v for v in (script_rendered(p) for p in pages) if v is not None]
+        stressed = [evaluate(name, fn, variants) for name, fn in configs.items()]
+        print_table(stressed, f"script-rendered variants: {len(variants)} pages")
+        report["stress"] = [s.as_dict() for s in stressed]
+        for s in stressed[:3]:
+            print_pages(s, worst=args.worst)
+        variants = [v for v in (unlabelled(p) for p in pages) if v is not None]
+        stressed = [evaluate(name, fn, variants) for name, fn in configs.items()]
+        print_table(stressed, f"unlabelled variants (no class/id/itemprop): {len(variants)} pages")
+        report["unlabelled"] = [s.as_dict() for s in stressed]
+        for s in stressed[:3]:
+            print_pages(s, worst=args.worst)
+
+    if args.bench:
+        speed = bench(pages, args.bench)
+        print(f"\nclean_html: {speed:.1f} pages/s ({args.bench} rounds x {len(pages)} pages, "
+              "one process)")
+        report["pages_per_second"] = speed
+        if args.workers > 1:
+            parallel = bench_parallel(pages, args.bench, args.workers)
+            print(f"clean_html: {parallel:.1f} pages/s with {args.workers} processes")
+            report["pages_per_second_parallel"] = {"workers": args.workers, "value": parallel}
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
