@@ -22,6 +22,7 @@ import asyncio
 import calendar
 import contextlib
 import hashlib
+import heapq
 import json
 import random
 import time
@@ -449,6 +450,8 @@ class Poller:
         self._partitions: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._due: list[tuple[str, str]] = []
         self._assigned_once = asyncio.Event()
         self._producer: Any = None
         self._fetcher: Fetcher | None = None
@@ -461,6 +464,7 @@ class Poller:
     # -- lifecycle --------------------------------------------------------------------------
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
 
     async def run(self) -> None:
         from aiokafka import AIOKafkaConsumer
@@ -577,37 +581,54 @@ class Poller:
         state = self._loaded_states.pop(fid, None)
         if state is None or state.url != feed.url:
             state = FeedState.fresh(feed, self.settings, self.clock())
-        self.tracked[fid] = Tracked(feed, state, partition)
+        tracked = Tracked(feed, state, partition)
+        self.tracked[fid] = tracked
+        self._enqueue(tracked)
 
     # -- scheduling ------------------------------------------------------------------------
+    def _enqueue(self, tracked: Tracked) -> None:
+        """(Re)schedule a feed at its next_poll_at; outdated heap entries are skipped later."""
+        heapq.heappush(self._due, (tracked.state.next_poll_at, tracked.feed.id))
+        self._wake.set()
+
     async def _schedule(self) -> None:
+        """Start the polls that are due, as soon as they are due and a slot is free.
+
+        A heap ordered by next poll time keeps this O(log n) per poll with 10,000s of feeds;
+        the loop sleeps until the next feed is due, a poll finishes or a feed arrives.
+        """
         concurrency = max(1, self.settings.http_concurrency)
         while not self._stop.is_set():
-            now = self.clock()
-            now_iso = iso(now) or ""
-            due = sorted(
-                (
-                    t for t in self.tracked.values()
-                    if not t.busy and t.state.status != "disabled"
-                    and t.state.next_poll_at <= now_iso
-                ),
-                key=lambda t: t.state.next_poll_at,
-            )
-            for tracked in due[: max(0, concurrency - len(self._tasks))]:
+            self._wake.clear()
+            now_iso = iso(self.clock()) or ""
+            while self._due and len(self._tasks) < concurrency and self._due[0][0] <= now_iso:
+                at, fid = heapq.heappop(self._due)
+                tracked = self.tracked.get(fid)
+                if (
+                    tracked is None or tracked.busy or tracked.state.next_poll_at != at
+                    or tracked.state.status == "disabled"
+                ):
+                    continue
                 tracked.busy = True
                 task = asyncio.create_task(self._poll_guarded(tracked))
                 self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-            if self.exit_when_idle and self._idle():
+                task.add_done_callback(self._task_done)
+            if self.exit_when_idle and not self._tasks and self._idle():
                 log.info("every feed polled and nothing pending: exiting")
                 return
+            timeout = 0.5
+            if self._due and len(self._tasks) < concurrency:
+                head = datetime.fromisoformat(self._due[0][0].replace("Z", "+00:00"))
+                timeout = min(timeout, max(0.0, (head - self.clock()).total_seconds()))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=0.2)
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._wake.set()
 
     def _idle(self) -> bool:
-        if not self._assigned_once.is_set() or self._tasks:
-            return False
-        if not self.tracked:
+        if not self._assigned_once.is_set() or self._tasks or not self.tracked:
             return False
         now_iso = iso(self.clock()) or ""
         return all(
@@ -627,6 +648,8 @@ class Poller:
             self._write_state(tracked)
         finally:
             tracked.busy = False
+            if self.tracked.get(tracked.feed.id) is tracked:
+                self._enqueue(tracked)
 
     # -- one poll --------------------------------------------------------------------------
     async def poll(self, tracked: Tracked) -> None:
