@@ -102,11 +102,15 @@ def _print_status(statuses: list[Any]) -> None:
 
 @app.command("setup")
 def setup() -> None:
-    """Create the pipeline's Kafka topics (idempotent; the docker compose setup job runs it)."""
+    """Create the topics and the index template (idempotent; docker compose's setup job)."""
+    from sitrep.index import ensure_template_sync
     from sitrep.topics import create_topics
 
-    for topic, state in create_topics(settings()).items():
+    s = settings()
+    for topic, state in create_topics(s).items():
         out.print(f"topic {topic}: {state}")
+    ensure_template_sync(s)
+    out.print(f"index template {s.index_prefix}-articles: installed")
 
 
 @feeds_app.command("add")
@@ -227,6 +231,15 @@ def poller(
         await service.run()
 
     asyncio.run(main())
+
+
+@app.command("worker")
+def worker() -> None:
+    """Run the stream processors (clean, tag, index) until stopped; run several to scale."""
+    from sitrep.worker import run_worker
+
+    s = settings()
+    run_worker(s, loglevel=s.log_level.lower())
 
 
 @app.command("clean")

@@ -1,0 +1,401 @@
+"""The tag stage: places and actors of a text, resolved with the article as context.
+
+What an analyst relies on: the spellings of the beat are found (al-Tanf, At Tanf; Hizballah;
+Ahmed al-Asadi), words are not names ("is" is not the Islamic State, "us" not the United
+States), people are not places (the envoy Jordan), the same name goes to the right place in
+each story (Tripoli, Georgia), and the output carries what search and maps need.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from sitrep.tag import SCHEMA, TAGGER_VERSION, Tagger, Tags, tag_command
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = Path(os.environ.get("SITREP_SAMPLES_DIR") or ROOT.parent / "shared" / "samples")
+ANNOTATIONS = Path(__file__).parent / "data" / "sample_annotations.yaml"
+
+
+@pytest.fixture(scope="module")
+def tagger() -> Tagger:
+    return Tagger.load()
+
+
+def places(tags: Tags) -> dict[str, str]:
+    """Canonical name -> country of every place tagged."""
+    return {p.name: p.country for p in tags.places}
+
+
+def place_ids(tags: Tags) -> set[str]:
+    return {p.id for p in tags.places}
+
+
+def actor_ids(tags: Tags) -> set[str]:
+    return {a.id for a in tags.actors}
+
+
+# --------------------------------------------------------------------------------------------
+# Spellings of the samples
+
+
+@pytest.mark.parametrize(
+    ("text", "place_id", "country"),
+    [
+        ("Militias advanced in Iraq on Monday.", "99237", "IQ"),
+        ("Fighting continued in Syria.", "163843", "SY"),
+        ("Forces entered Mosul in Iraq.", "99072", "IQ"),
+        ("They reached Baaj, west of Mosul.", "99524", "IQ"),
+        ("They reached Ba'aj, west of Mosul.", "99524", "IQ"),
+        ("They reached Ba‘aj, west of Mosul.", "99524", "IQ"),
+        ("A base near al-Tanf in Syria.", "sitrep:al_tanf", "SY"),
+        ("A base near At Tanf in Syria.", "sitrep:al_tanf", "SY"),
+        ("A base near Al Tanf in Syria.", "sitrep:al_tanf", "SY"),
+        ("The Um Jaris village on the border with Syria, Iraq.", "sitrep:umm_jaris", "IQ"),
+        ("The Umm Jaris village on the border with Syria, Iraq.", "sitrep:umm_jaris", "IQ"),
+        ("Mosul and surrounding Nineveh province.", "92877", "IQ"),
+        ("Mosul and surrounding Ninawa province.", "92877", "IQ"),
+        ("Where Syria, Iraq and Jordan all meet.", "248816", "JO"),
+        ("Fighters from Lebanon's Hizballah.", "272103", "LB"),
+        ("It gave Tehran a land route to Syria.", "112931", "IR"),
+        ("A linkup between Baghdad and Damascus.", "98182", "IQ"),
+        ("The Badia region where Syria, Iraq and Jordan meet.", "sitrep:badia", "SY"),
+        ("The western bank of the Tigris river in Mosul.", "sitrep:tigris", "IQ"),
+        ("Troops recruited from Iraq, Afghanistan, and Pakistan.", "1149361", "AF"),
+        ("Troops recruited from Iraq, Afghanistan, and Pakistan.", "1168579", "PK"),
+        ("Syria and its ally Russia.", "2017370", "RU"),
+        ("Washington has challenged Assad's legitimacy.", "4140963", "US"),
+    ],
+)
+def test_sample_place_spellings(tagger: Tagger, text: str, place_id: str, country: str) -> None:
+    tags = tagger.tag_text(text)
+    found = {p.id: p for p in tags.places}
+    assert place_id in found, places(tags)
+    assert found[place_id].country == country
+
+
+@pytest.mark.parametrize(
+    ("text", "actor_id"),
+    [
+        ("Iraqi forces battled Islamic State in Mosul.", "isis"),
+        ("The offensive against ISIS in Iraq.", "isis"),
+        ("The U.S. military has been training them to fight IS.", "isis"),
+        ("The Popular Mobilization Forces said on Monday.", "pmf"),
+        ("Fighters of the PMF advanced.", "pmf"),
+        ("For Popular Mobilization, reclaiming the territory matters.", "pmf"),
+        ("Also called Al-Hashd Al-Shaabi, the force advanced.", "pmf"),
+        ("The Lebanon-based Hezbollah backs the army.", "hezbollah"),
+        ("Fighters from Lebanon's Hizballah also work closely.", "hezbollah"),
+        ('"A victory," Ahmad al-Asadi, a spokesperson, said.', "ahmad_al_asadi"),
+        ('"A victory," said Ahmed al-Asadi, a spokesman.', "ahmad_al_asadi"),
+        ("Major General Qasem Soleimani was pictured.", "qasem_soleimani"),
+        ("Iran's elite Islamic Revolutionary Guards Corps.", "irgc"),
+        ("The Kurdish-majority Syrian Democratic Forces (SDF) hold it.", "sdf"),
+        ("While the SDF has become the main ally.", "sdf"),
+        ("Under the banner of the Free Syrian Army.", "fsa"),
+        ("The PMF group known as Kataib Al-Imam Ali was seen.", "kataib_imam_ali"),
+        ("The government of President Bashar al-Assad.", "bashar_al_assad"),
+        ("Between Assad and Syrian rebels.", "bashar_al_assad"),
+        ("Backed by the U.S. and its allies.", "united_states"),
+        ("Backed by the US and its allies.", "united_states"),
+        ("A parallel offensive run by the Syrian army.", "syrian_army"),
+        ("An alliance that includes the Iraqi military.", "iraqi_security_forces"),
+    ],
+)
+def test_sample_actor_spellings(tagger: Tagger, text: str, actor_id: str) -> None:
+    assert actor_id in actor_ids(tagger.tag_text(text))
+
+
+def test_wire_agencies_are_bylines_not_actors(tagger: Tagger) -> None:
+    tags = tagger.tag_text(
+        "Reuters reported, according to the Associated Press, that AP and AFP ..."
+    )
+    assert not tags.actors
+    assert not tags.places
+
+
+def _annotations() -> dict[str, Any]:
+    if not ANNOTATIONS.exists():
+        return {}
+    samples: dict[str, Any] = yaml.safe_load(ANNOTATIONS.read_text(encoding="utf-8"))["samples"]
+    return samples
+
+
+@pytest.mark.parametrize("name", sorted(_annotations()))
+def test_real_samples_against_the_hand_annotation(tagger: Tagger, name: str) -> None:
+    path = SAMPLES / name
+    if not path.exists():
+        pytest.skip(f"sample {path} not available")
+    ann = _annotations()[name]
+    title, _, text = path.read_text(encoding="utf-8").partition("\n")
+    tags = tagger.tag_text(text.strip("\n"), title=title.strip())
+    by_id = {p.id: p for p in tags.places}
+    for place in ann["places"]:
+        if not place.get("in_gazetteer", True):
+            continue
+        assert place["id"] in by_id, f"{place['name']} not found: {places(tags)}"
+        got = by_id[place["id"]]
+        assert _km(got.lat, got.lon, place["lat"], place["lon"]) <= place["within_km"]
+    expected_places = {p["id"] for p in ann["places"] if p.get("in_gazetteer", True)}
+    assert place_ids(tags) == expected_places
+    named = {a.id for a in tags.actors if a.via == "name"}
+    assert set(ann["actors"]) <= named <= set(ann["actors"]) | set(ann.get("missing_actors", []))
+
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371 * math.asin(math.sqrt(a))
+
+
+# --------------------------------------------------------------------------------------------
+# Words that are not names
+
+
+def test_acronyms_are_case_sensitive(tagger: Tagger) -> None:
+    tags = tagger.tag_text(
+        "This is what they told us. The WHO said IS fighters attacked US troops."
+    )
+    forms = {a.id: set(a.surface_forms) for a in tags.actors}
+    assert forms["isis"] == {"IS"}
+    assert "united_states" in forms or "us_armed_forces" in forms
+    assert "world_health_organization" in actor_ids(tags) or "who" in actor_ids(tags)
+    lower = tagger.tag_text("this is what they told us, who said it is over")
+    assert not lower.actors
+
+
+def test_agency_acronym_is_not_a_place(tagger: Tagger) -> None:
+    tags = tagger.tag_text("State news agency SANA reported the strike.")
+    assert "YE" not in tags.countries
+    assert not tags.places
+
+
+def test_calendar_words_are_not_places(tagger: Tagger) -> None:
+    tags = tagger.tag_text("May 29 was a Ramadan miracle, he said on Monday in March.")
+    assert not tags.places
+
+
+# --------------------------------------------------------------------------------------------
+# Same name, different things
+
+
+def test_jordan_the_country(tagger: Tagger) -> None:
+    tags = tagger.tag_text("Jordan closed its border with Syria after drones crossed into Jordan.")
+    assert "248816" in place_ids(tags)
+    assert "jordan" in actor_ids(tags)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Rebecca Jordan, the State Department's envoy, held talks in Baghdad. Jordan told "
+        "reporters in Erbil that the pipeline must reopen.",
+        "US envoy Jordan presses Baghdad and Erbil to restart oil exports.",
+        "Mr. Jordan said the talks in Baghdad had gone well.",
+        "Michael Jordan visited Baghdad on Tuesday.",
+    ],
+)
+def test_jordan_the_person(tagger: Tagger, text: str) -> None:
+    tags = tagger.tag_text(text)
+    assert "248816" not in place_ids(tags)
+    assert "jordan" not in actor_ids(tags)
+    assert "98182" in place_ids(tags)  # Baghdad is still there
+
+
+def test_georgia_country_or_us_state(tagger: Tagger) -> None:
+    caucasus = tagger.tag_text("Protests in Tbilisi: Georgia's ruling party drops the bill.")
+    assert places(caucasus)["Georgia"] == "GE"
+    alone = tagger.tag_text("Georgia applied to join the European Union.")
+    assert places(alone)["Georgia"] == "GE"
+    us = tagger.tag_text("Storms hit Atlanta and Savannah, Georgia, on Sunday.")
+    georgia = next(p for p in us.places if "Georgia" in p.surface_forms)
+    assert (georgia.country, georgia.feature) == ("US", "A/ADM1")
+
+
+def test_tripoli_by_context(tagger: Tagger) -> None:
+    lebanon = tagger.tag_text(
+        "The Lebanese army fought gunmen in Tripoli, Lebanon's second city, near the Syrian "
+        "border; Hezbollah condemned the attack in Beirut."
+    )
+    assert places(lebanon)["Tripoli"] == "LB"
+    libya = tagger.tag_text("Haftar's forces pushed toward Tripoli from Gharyan, Libya.")
+    assert places(libya)["Tripoli"] == "LY"
+    alone = tagger.tag_text("Fighting was reported in Tripoli.")
+    assert places(alone)["Tripoli"] == "LY"
+
+
+# --------------------------------------------------------------------------------------------
+# Longest match across both dictionaries
+
+
+def test_longest_match_across_dictionaries(tagger: Tagger) -> None:
+    tags = tagger.tag_text(
+        "The Islamic State lost ground; Kataib Hezbollah fired rockets; the Syrian army "
+        "advanced; Latin America watched, and the Middle East waited."
+    )
+    ids = actor_ids(tags)
+    assert {"isis", "kataib_hezbollah", "syrian_army"} <= ids
+    assert "hezbollah" not in ids  # inside "Kataib Hezbollah"
+    assert "syria" not in ids  # "Syrian" inside "Syrian army"
+    assert "united_states" not in ids  # "America" inside "Latin America"
+    assert not tags.places  # no place inside "Islamic State", "Middle East" is not a US hamlet
+
+
+def test_compound_makes_the_state_an_actor_not_a_place(tagger: Tagger) -> None:
+    tags = tagger.tag_text("Iran-backed militias advanced; the Lebanon-based Hezbollah helped.")
+    assert "iran" in actor_ids(tags)
+    assert "IR" not in tags.countries
+    assert "LB" in tags.countries  # "based in" is a place
+
+
+def test_demonyms(tagger: Tagger) -> None:
+    tags = tagger.tag_text("Iranian advisers and the Syrian army; the Iraqi government met.")
+    by_id = {a.id: a for a in tags.actors}
+    assert by_id["iran"].via == "demonym"
+    assert {"syrian_army", "iraqi_government"} <= set(by_id)
+    assert "syria" not in by_id and "iraq" not in by_id  # the longer actor took the span
+    assert "IR" not in tags.countries  # a demonym is not a place of the story
+    assert "IR" in tags.to_dict()["actor_countries"]
+
+
+def test_national_army_from_state_and_military_noun(tagger: Tagger) -> None:
+    tags = tagger.tag_text("Iraq's army launched an offensive while Turkish drones struck Sinjar.")
+    assert {"iraqi_army", "turkish_armed_forces"} <= actor_ids(tags)
+
+
+# --------------------------------------------------------------------------------------------
+# Output
+
+
+def test_positions_offsets_and_mentions(tagger: Tagger) -> None:
+    title = "Clashes near Mosul"
+    text = "Fighting near Mosul went on. Mosul's old city, Iraq, was shelled."
+    tags = tagger.tag_text(text, title=title)
+    full = f"{title}\n\n{text}"
+    mosul = next(p for p in tags.places if p.name == "Mosul")
+    assert mosul.mentions == 3
+    assert mosul.first_offset == full.index("Mosul")
+    assert full[mosul.first_offset : mosul.first_offset + 5] == "Mosul"
+    assert mosul.surface_forms == ("Mosul",)
+    for place in tags.places:
+        assert -90 <= place.lat <= 90 and -180 <= place.lon <= 180
+        assert (place.lat, place.lon) != (0.0, 0.0)
+    assert abs(mosul.lat - 36.34) < 0.3 and abs(mosul.lon - 43.13) < 0.3
+    assert mosul.admin1 == "IQ.15" and mosul.feature == "P/PPL"
+    assert tags.to_dict()["geo"] == [{"lat": mosul.lat, "lon": mosul.lon}]  # no country point
+
+
+def test_country_roll_up(tagger: Tagger) -> None:
+    tags = tagger.tag_text(
+        "Militias near Baaj and Mosul pushed toward Syria, backed by the U.S.; "
+        "Iranian advisers were there."
+    )
+    assert set(tags.countries) == {"IQ", "SY", "US"}
+    counts = {c["code"]: c["mentions"] for c in tags.to_dict()["country_mentions"]}
+    assert counts["IQ"] == 2 and counts["SY"] == 1 and counts["US"] == 1
+    assert tags.admin1 == ("IQ.15",)
+
+
+def test_actor_roll_up_to_ancestors(tagger: Tagger) -> None:
+    tags = tagger.tag_text("Fighters of Kataib al-Imam Ali crossed the border.")
+    out = tags.to_dict()
+    assert out["actor_ids"] == ["kataib_imam_ali"]
+    assert "pmf" in out["actor_ids_rollup"]
+    assert out["actor_types"] == ["armed_group"]
+
+
+def test_user_actor_file_extends_the_dictionary(tagger: Tagger, tmp_path: Path) -> None:
+    extra = tmp_path / "desk.yaml"
+    extra.write_text(
+        "actors:\n"
+        "  - id: liwa_test_brigade\n    name: Liwa al-Testiyya\n    type: armed_group\n"
+        "    countries: [IQ]\n    aliases: [Testiyya Brigade]\n    parent: pmf\n"
+        "  - id: hezbollah\n    aliases: [Hizbuttest]\n",
+        encoding="utf-8",
+    )
+    custom = Tagger.load([extra])
+    tags = custom.tag_text("The Testiyya Brigade and Hizbuttest fought near Mosul.")
+    assert {"liwa_test_brigade", "hezbollah"} <= actor_ids(tags)
+    assert "pmf" in tags.actor_ids_rollup
+    assert custom.actors_version.startswith(tagger.actors_version + "+local-")
+    assert not actor_ids(tagger.tag_text("The Testiyya Brigade and Hizbuttest fought."))
+
+
+def test_tag_article_output(tagger: Tagger) -> None:
+    clean = {
+        "id": "abc123",
+        "title": "PMF reaches Syrian border",
+        "text": "The Popular Mobilization Forces reached the border near Baaj in Iraq.",
+        "description": "Militias at the border.",
+        "language": "en",
+        "published": "2017-05-30T08:52:00+00:00",
+        "schema": "articles.clean/1",
+    }
+    out = tagger.tag_article(clean)
+    assert out["schema"] == SCHEMA
+    assert out["id"] == "abc123" and out["text"] == clean["text"]
+    for key in ("places", "countries", "admin1", "geo", "actors", "actor_types",
+                "actor_countries", "actor_ids", "actor_ids_rollup", "tagging"):  # fmt: skip
+        assert key in out
+    assert out["tagging"] == {
+        "gazetteer_version": tagger.gazetteer_version,
+        "actors_version": tagger.actors_version,
+        "tagger_version": TAGGER_VERSION,
+    }
+    place = next(p for p in out["places"] if p["name"] == "Al Ba‘āj")
+    assert set(place) == {
+        "id", "name", "country", "country_name", "admin1", "admin1_name", "feature", "lat",
+        "lon", "mentions", "first_offset", "surface_forms",
+    }  # fmt: skip
+    full = f"{clean['title']}\n\n{clean['text']}"
+    assert full[place["first_offset"] :].startswith("Baaj")
+    assert out["countries"] == ["IQ", "SY"] or set(out["countries"]) == {"IQ"}
+    assert {a["id"] for a in out["actors"]} >= {"pmf"}
+    json.dumps(out)  # JSON-serialisable as is
+    assert tagger.tag_article({"id": "x", "title": None, "text": ""})["places"] == []
+
+
+# --------------------------------------------------------------------------------------------
+# The CLI helper
+
+
+def test_tag_command_several_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    txt = tmp_path / "a.txt"
+    txt.write_text("Jordan closes border\nJordan closed its border with Syria.\n", "utf-8")
+    html = tmp_path / "b.html"
+    html.write_text(
+        "<html><head><title>Mosul</title></head><body><nav>Home</nav><article><h1>Mosul"
+        "</h1><p>Iraqi forces advanced in Mosul, the city in northern Iraq, on Monday, while "
+        "the Islamic State held the Old City.</p></article></body></html>",
+        "utf-8",
+    )
+    binary = tmp_path / "c.txt"
+    binary.write_bytes(b"\x00\x01\x02")
+    rc = tag_command([str(txt), str(tmp_path / "missing.txt"), str(binary), str(html)])
+    out, err = capsys.readouterr()
+    assert rc == 1
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["source"] for line in lines] == [str(txt), str(html)]
+    assert lines[0]["title"] == "Jordan closes border"
+    assert {"JO", "SY"} <= set(lines[0]["countries"])
+    assert "IQ" in lines[1]["countries"]
+    assert "missing.txt" in err and "c.txt" in err
+
+
+def test_tag_command_one_file_is_indented(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    txt = tmp_path / "a.txt"
+    txt.write_text("Title\nFighting in Mosul.\n", "utf-8")
+    assert tag_command([str(txt)]) == 0
+    out, _ = capsys.readouterr()
+    assert out.startswith("{\n  ")
+    assert "source" not in json.loads(out)
