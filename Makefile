@@ -40,10 +40,12 @@ test: install
 	$(SITREP) stack down || true; \
 	exit $$status
 
+# Fresh machine to working pipeline: stack, topics and template, the demo sites polled,
+# cleaned, tagged and indexed, then a search for "border" with facets. The stack keeps running.
 demo: install
 	$(SITREP) stack up
 	$(SITREP) setup
-	$(SITREP) stack status
+	$(SITREP) demo
 
 stack-up: install
 	$(SITREP) stack up

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sitrep.config import Settings
 from sitrep.logs import get_logger
@@ -44,11 +45,12 @@ def rss_mib() -> float:
 
 
 @contextmanager
-def fixture_server(feeds: int, entries: int) -> Iterator[str]:
+def fixture_server(feeds: int, entries: int, demo_manifest: Path | None = None) -> Iterator[str]:
     """The feed fixture server in its own process (so it does not share our event loop)."""
+    extra = ["--demo-manifest", str(demo_manifest)] if demo_manifest else []
     process = subprocess.Popen(
         [sys.executable, "-m", "sitrep.feedserver", "--port", "0", "--feeds", str(feeds),
-         "--entries", str(entries)],
+         "--entries", str(entries), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:

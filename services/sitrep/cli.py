@@ -253,6 +253,47 @@ def clean(
     raise typer.Exit(clean_command(sources, url))
 
 
+@app.command("tag")
+def tag(
+    paths: list[str] = typer.Argument(..., help="Text (.txt: first line is the title) or HTML."),
+) -> None:
+    """Print the places and actors of files as JSON: one object, or one per line with source."""
+    from sitrep.tag import tag_command
+
+    raise typer.Exit(tag_command(paths))
+
+
+@app.command("demo")
+def demo() -> None:
+    """Run the demo sites through poller and worker, then print a search for "border"."""
+    from sitrep.demo import run_demo
+
+    with err.status("demo") as status:
+        try:
+            result = run_demo(settings(), progress=status.update)
+        except RuntimeError as exc:
+            err.print(f"[red]demo failed:[/] {exc}")
+            raise typer.Exit(1) from exc
+    info = result["_demo"]
+    out.print(f"[bold]{info['indexed']} demo articles indexed[/] in {info['seconds']:.0f} s "
+              "(poller -> Kafka -> worker: clean, tag -> Elasticsearch)")
+    hits = result["hits"]["hits"]
+    table = Table(title=f'search "border": {result["hits"]["total"]["value"]} articles '
+                        "(near-duplicates collapsed by story)")
+    for column in ("published", "source", "title", "actors", "places"):
+        table.add_column(column, overflow="fold")
+    for hit in hits:
+        src = hit["_source"]
+        table.add_row((src.get("published") or "")[:10], src.get("source") or "",
+                      src.get("title") or "", ", ".join((src.get("actor_names") or [])[:5]),
+                      ", ".join((src.get("place_names") or [])[:5]))
+    out.print(table)
+    for facet in ("countries", "regions", "actors"):
+        buckets = result["aggregations"][facet]["buckets"]
+        values = ", ".join(f"{b['key']} ({b['doc_count']})" for b in buckets)
+        out.print(f"[bold]{facet}:[/] {values}")
+
+
 @app.command("bench")
 def bench(
     suites: list[str] = typer.Argument(None, help="Suites to run (default: all)."),

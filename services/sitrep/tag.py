@@ -14,8 +14,9 @@ How a text is tagged
    Arabic articles leave the stream as the normaliser drops them from names (a match that
    starts after one takes it into its span when it belongs to the name: "al-Tanf", but not
    "at" in "fighting at Mosul"); possessives ("Iraq's") and French elisions ("l'Irak") are
-   cut off; dotted acronyms ("U.S.") become one token. Sentence punctuation, commas and line
-   breaks end a run, so no name spans "Iraq, Syria". Tokens keep their offsets in the
+   cut off; dotted acronyms ("U.S.") become one token; Arabic "wa-"/"fa-" ("and", "so")
+   before a name are tried without it in a second stream. Sentence punctuation, commas and
+   line breaks end a run, so no name spans "Iraq, Syria". Tokens keep their offsets in the
    original text, which is what ``first_offset`` and ``surface_forms`` report.
 2. **Two Aho-Corasick automata** (pyahocorasick) run over the stream: one over every gazetteer
    key (built once per process, shared by all taggers), one over the actor dictionary's names,
@@ -43,9 +44,9 @@ How a text is tagged
      right after a locative preposition ("in Jordan");
    - a fragment of a longer name the gazetteer lacks: a one-word place next to another
      capitalised word or to another one-word place ("Suez Canal", "Ain Zara", "The Tigris
-     Herald"), or joined to one by an Arabic article ("Bab al-Tabbaneh", "Maroun al-Ras");
-     countries, capitals and first-level regions are kept, and so is a name followed by a
-     generic word ("Mosul Dam", "Baghdad Airport");
+     Herald"), or joined to one by an Arabic article ("Bab al-Tabbaneh", "Maroun al-Ras"),
+     or named after it ("Gulf of Aden"); countries, and the beat's capitals and first-level
+     regions, are kept, and so is a name followed by a generic word ("Mosul Dam");
    - a capitalised sentence opener or title-case headline word that the same text also uses
      in lowercase ("Hit" and "hit") is a common word;
    - "Iran-backed", "U.S.-led": the state acts, the country is not a place of the story;
@@ -77,7 +78,9 @@ Output decisions
   the gazetteer carries (it has no ISO 3166-2 codes), from every place below country level
   and from regions named themselves; each place also has ``admin1_name``.
 - ``actors``: what the text mentions, with ``via`` ``name`` or ``demonym`` (a state never
-  named but seen through its demonym). ``actor_ids`` lists them; ``actor_ids_rollup`` adds
+  named but seen through its demonym). A name two actors share (the dictionary's
+  ``shared_aliases``, e.g. Asayish) goes to the one whose country the text's other actors
+  name most. ``actor_ids`` lists them; ``actor_ids_rollup`` adds
   every ancestor (a Kataib al-Imam Ali story counts for the PMF) so that a filter on an
   umbrella finds its members; ``actor_types`` and ``actor_countries`` roll up the mentioned
   actors' types and affiliations (not their ancestors').

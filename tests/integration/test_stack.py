@@ -102,7 +102,9 @@ def test_setup_creates_pipeline_topics_idempotently(settings: Settings, kafka_ad
         assert set(first.values()) == {"created"}
         assert set(second.values()) == {"exists"}
         assert len(first) == len(PIPELINE_TOPICS)
-        described = {t["topic"]: t for t in kafka_admin.describe_topics(list(first))}
+        described = {
+            t.get("topic") or t.get("name"): t for t in kafka_admin.describe_topics(list(first))
+        }
         for spec in PIPELINE_TOPICS:
             topic = described[prefixed.topic(spec.name)]
             assert len(topic["partitions"]) == spec.partitions(settings)
