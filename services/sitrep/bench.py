@@ -166,3 +166,215 @@ SUITES: dict[str, Callable[..., list[Figure]]] = {"poller": bench_poller}
 
 def cpu_note() -> str:
     return f"{os.cpu_count()} cores"
+
+
+def _demo_pages() -> list[tuple[str, str]]:
+    """(url, html) of the bundled demo pages: real-sized news pages of 26-37 kB."""
+    import yaml
+
+    demo = Path(__file__).resolve().parent / "data" / "demo"
+    manifest = yaml.safe_load((demo / "manifest.yaml").read_text())
+    return [
+        (f"https://{a['site']}.example/{a['slug']}.html", (demo / a["file"]).read_text())
+        for a in manifest["articles"]
+    ]
+
+
+def _rate(count: int, seconds: float) -> float:
+    return count / seconds if seconds > 0 else 0.0
+
+
+def bench_stages(
+    settings: Settings, rounds: int = 10, progress: Callable[[str], None] = lambda _: None,
+) -> list[Figure]:
+    """Clean, tag and both, one process, on the demo pages; bare trafilatura for scale."""
+    import trafilatura
+
+    from sitrep.clean import clean_html
+    from sitrep.tag import get_tagger
+
+    pages = _demo_pages()
+    total = len(pages) * rounds
+    size = sum(len(html) for _, html in pages) / len(pages) / 1024
+    progress("bare trafilatura")
+    started = time.perf_counter()
+    for _ in range(rounds):
+        for _, html in pages:
+            trafilatura.extract(html)
+    bare = time.perf_counter() - started
+    progress("clean stage")
+    started = time.perf_counter()
+    cleaned = []
+    for _ in range(rounds):
+        cleaned = [clean_html(html, url=url) for url, html in pages]
+    clean_seconds = time.perf_counter() - started
+    tagger = get_tagger()
+    progress("tag stage")
+    started = time.perf_counter()
+    for _ in range(rounds):
+        for article in cleaned:
+            tagger.tag_article(article)
+    tag_seconds = time.perf_counter() - started
+    note = f"{len(pages)} demo pages x {rounds}, {size:.0f} kB average"
+    return [
+        Figure("stages", "bare trafilatura.extract (defaults)", _rate(total, bare),
+               "articles/s", note),
+        Figure("stages", "clean (sitrep.clean)", _rate(total, clean_seconds), "articles/s", note),
+        Figure("stages", "tag (sitrep.tag)", _rate(total, tag_seconds), "articles/s", note),
+        Figure("stages", "clean + tag", _rate(total, clean_seconds + tag_seconds),
+               "articles/s", note),
+        Figure("stages", "tagging cost as a share of cleaning", 100 * tag_seconds / clean_seconds,
+               "%", "goal: under 10 %"),
+    ]
+
+
+def bench_index(
+    settings: Settings, documents: int = 5_000, progress: Callable[[str], None] = lambda _: None,
+) -> list[Figure]:
+    """Bulk indexing into the real node: tagged demo articles under fresh URLs."""
+    from elasticsearch import AsyncElasticsearch, Elasticsearch
+
+    from sitrep.clean import clean_html
+    from sitrep.index import Indexer, ensure_template
+    from sitrep.tag import get_tagger
+
+    tagger = get_tagger()
+    tagged = [tagger.tag_article(clean_html(html, url=url)) for url, html in _demo_pages()]
+    s = settings.model_copy(update={"index_prefix": f"bench-{uuid.uuid4().hex[:8]}"})
+    batch_size = 500
+
+    async def run() -> float:
+        es = AsyncElasticsearch(s.elasticsearch_url, request_timeout=60)
+        try:
+            await ensure_template(es, s)
+            indexer = Indexer(s, es)
+            started = time.perf_counter()
+            for first in range(0, documents, batch_size):
+                batch = []
+                for n in range(first, min(first + batch_size, documents)):
+                    article = dict(tagged[n % len(tagged)])
+                    article["canonical_url"] = f"https://bench.example/{n}"
+                    article["text_hash"] = f"{n:064x}"
+                    article["minhash"] = None
+                    batch.append(article)
+                await indexer.index(batch)
+                progress(f"indexed {min(first + batch_size, documents)}/{documents}")
+            return time.perf_counter() - started
+        finally:
+            await es.close()
+
+    try:
+        seconds = asyncio.run(run())
+    finally:
+        sync = Elasticsearch(s.elasticsearch_url)
+        found = sync.indices.get(index=f"{s.index_prefix}-*", allow_no_indices=True)
+        if found:
+            sync.indices.delete(index=",".join(found))
+        sync.options(ignore_status=404).indices.delete_index_template(
+            name=f"{s.index_prefix}-articles")
+        sync.close()
+    return [Figure("index", "bulk indexing (batches of 500, with story lookup)",
+                   _rate(documents, seconds), "docs/s", f"{documents} documents")]
+
+
+def bench_pipeline(
+    settings: Settings, feeds: int = 50, entries: int = 10, workers: int = 2,
+    progress: Callable[[str], None] = lambda _: None,
+) -> list[Figure]:
+    """End to end on the real Kafka and Elasticsearch: raw pages in, documents out.
+
+    The poller fills articles.raw first; then ``workers`` worker processes clean, tag and
+    index them all. Bare trafilatura on the same pages, times the same number of processes,
+    is the ceiling: the ratio says whether extraction or the plumbing limits the pipeline.
+    """
+    import trafilatura
+    from elasticsearch import Elasticsearch
+
+    from sitrep.feeds import Feed, FeedRegistry
+    from sitrep.index import alias
+    from sitrep.poller import Poller
+
+    total = feeds * entries
+    token = uuid.uuid4().hex[:8]
+    with fixture_server(feeds, entries) as base, scratch_topics(settings.model_copy(update={
+        "index_prefix": f"bench-{token}", "http_host_delay": 0.0, "http_per_host": 32,
+        "poll_interval": 600.0, "poll_min_interval": 600.0, "poller_metrics_port": 0,
+        "topic_partitions": max(2, workers),
+    })) as s:
+        progress(f"polling {feeds} feeds into articles.raw")
+        FeedRegistry(s).add(Feed.create(f"{base}/feeds/{n}.xml") for n in range(feeds))
+        asyncio.run(Poller(s, exit_when_idle=True).run())
+        pages = _raw_pages(s, limit=200)
+        started = time.perf_counter()
+        for page in pages:
+            trafilatura.extract(page)
+        bare = _rate(len(pages), time.perf_counter() - started)
+        env = {**os.environ, "SITREP_TOPIC_PREFIX": s.topic_prefix,
+               "SITREP_INDEX_PREFIX": s.index_prefix, "SITREP_LOG_LEVEL": "WARNING",
+               "SITREP_TOPIC_PARTITIONS": str(s.topic_partitions)}
+        es = Elasticsearch(s.elasticsearch_url)
+        processes = [
+            subprocess.Popen([sys.executable, "-m", "sitrep", "worker"], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(workers)
+        ]
+        try:
+            started = time.perf_counter()
+            first_seen = None
+            indexed = 0
+            while indexed < total and time.perf_counter() - started < 900:
+                time.sleep(0.5)
+                es.indices.refresh(index=f"{alias(s)}*", allow_no_indices=True)
+                indexed = int(es.count(index=alias(s), ignore_unavailable=True,
+                                       allow_no_indices=True)["count"])
+                if indexed and first_seen is None:
+                    first_seen = time.perf_counter()
+                progress(f"indexed {indexed}/{total} with {workers} workers")
+            seconds = time.perf_counter() - (first_seen or started)
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(60)
+            found = es.indices.get(index=f"{s.index_prefix}-*", allow_no_indices=True)
+            if found:
+                es.indices.delete(index=",".join(found))
+            es.options(ignore_status=404).indices.delete_index_template(
+                name=f"{s.index_prefix}-articles")
+            es.close()
+        rate = _rate(indexed, seconds)
+        return [
+            Figure("pipeline", f"end to end, {workers} worker processes", rate, "articles/s",
+                   f"{indexed} articles of {total}, from first document to last"),
+            Figure("pipeline", "bare trafilatura on the same pages, 1 process", bare,
+                   "articles/s", f"x{workers} processes = {bare * workers:.1f}/s"),
+            Figure("pipeline", "pipeline / bare trafilatura (same process count)",
+                   100 * rate / (bare * workers) if bare else 0.0, "%",
+                   "how close the whole pipeline gets to extraction alone"),
+        ]
+
+
+def _raw_pages(settings: Settings, limit: int) -> list[str]:
+    import json
+
+    from kafka import KafkaConsumer, TopicPartition
+
+    topic = settings.topic("articles.raw")
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_servers, enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        pages: list[str] = []
+        while len(pages) < limit:
+            batch = consumer.poll(timeout_ms=2000)
+            if not batch:
+                break
+            for records in batch.values():
+                pages.extend(json.loads(r.value)["html"] or "" for r in records)
+        return pages[:limit]
+    finally:
+        consumer.close()
+
+
+SUITES.update({"stages": bench_stages, "index": bench_index, "pipeline": bench_pipeline})

@@ -311,7 +311,9 @@ def bench(
     figures: list[Figure] = []
     with err.status("benchmarking") as status:
         for name in chosen:
-            options = {"feeds": feeds, "entries": entries} if name == "poller" else {}
+            options: dict[str, Any] = (
+                {"feeds": feeds, "entries": entries} if name == "poller" else {}
+            )
             figures += SUITES[name](settings(), progress=status.update, **options)
     table = Table(title="sitrep bench")
     for column in ("suite", "figure", "value", "unit", "note"):
