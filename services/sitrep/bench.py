@@ -290,9 +290,11 @@ def bench_pipeline(
     import trafilatura
     from elasticsearch import Elasticsearch
 
+    from sitrep.clean import clean_html
     from sitrep.feeds import Feed, FeedRegistry
     from sitrep.index import alias
     from sitrep.poller import Poller
+    from sitrep.tag import get_tagger
 
     total = feeds * entries
     token = uuid.uuid4().hex[:8]
@@ -309,6 +311,11 @@ def bench_pipeline(
         for page in pages:
             trafilatura.extract(page)
         bare = _rate(len(pages), time.perf_counter() - started)
+        tagger = get_tagger()
+        started = time.perf_counter()
+        for page in pages:
+            tagger.tag_article(clean_html(page))
+        stages = _rate(len(pages), time.perf_counter() - started)
         env = {**os.environ, "SITREP_TOPIC_PREFIX": s.topic_prefix,
                "SITREP_INDEX_PREFIX": s.index_prefix, "SITREP_LOG_LEVEL": "WARNING",
                "SITREP_TOPIC_PARTITIONS": str(s.topic_partitions)}
@@ -346,6 +353,11 @@ def bench_pipeline(
         return [
             Figure("pipeline", f"end to end, {workers} worker processes", rate, "articles/s",
                    f"{indexed} articles of {total}, from first document to last"),
+            Figure("pipeline", "clean + tag alone on the same pages, 1 process", stages,
+                   "articles/s", f"x{workers} processes = {stages * workers:.1f}/s"),
+            Figure("pipeline", "pipeline / (clean + tag alone), same process count",
+                   100 * rate / (stages * workers) if stages else 0.0, "%",
+                   "the rest is Kafka, Faust, Elasticsearch and 2 cores shared with them"),
             Figure("pipeline", "bare trafilatura on the same pages, 1 process", bare,
                    "articles/s", f"x{workers} processes = {bare * workers:.1f}/s"),
             Figure("pipeline", "pipeline / bare trafilatura (same process count)",

@@ -53,6 +53,21 @@ def _stemmer() -> Any:
     return snowballstemmer.stemmer("english")
 
 
+#: Word -> stem. The Snowball stemmer is pure Python (~15 us a word) while a news stream's
+#: vocabulary is small, so a dictionary in front of it makes stemming nearly free.
+_STEMS: dict[str, str] = {}
+_STEMS_MAX = 500_000
+
+
+def _stem(word: str) -> str:
+    stem = _STEMS.get(word)
+    if stem is None:
+        stem = _stemmer().stemWord(word)
+        if len(_STEMS) < _STEMS_MAX:
+            _STEMS[word] = stem
+    return stem
+
+
 def stems(text: str | None) -> str:
     """Lower-cased, Snowball-stemmed tokens joined by spaces ("Battles" -> "battl").
 
@@ -61,8 +76,7 @@ def stems(text: str | None) -> str:
     """
     if not text:
         return ""
-    words: list[str] = _stemmer().stemWords(_TOKEN.findall(text.lower()))
-    return " ".join(words)
+    return " ".join(_stem(word) for word in _TOKEN.findall(text.lower()))
 
 
 def alias(settings: Settings) -> str:
