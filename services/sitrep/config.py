@@ -146,6 +146,13 @@ class Settings(BaseSettings):
         9102, ge=0, le=65535, description="Prometheus metrics port of `sitrep poller` (0: off)."
     )
 
+    # --- tagging -------------------------------------------------------------------------
+    actor_files: list[Path] = Field(
+        default_factory=list, description="Your own actor dictionaries (YAML, the format of "
+        "`services/sitrep/data/actors.yaml`), merged over the shipped one at worker start; "
+        'a JSON list, e.g. `["/etc/sitrep/actors.yaml"]`.'
+    )
+
     # --- the local stack (`sitrep stack`) ------------------------------------------------
     stack_dir: Path = Field(
         default_factory=_default_stack_dir,

@@ -74,7 +74,7 @@ def build_app(settings: Settings) -> faust.App:
 
     from sitrep.clean import clean_article
     from sitrep.index import Indexer, ensure_template
-    from sitrep.tag import get_tagger
+    from sitrep.tag import Tagger, get_tagger
 
     servers = ";".join(settings.kafka_servers.split(","))
     app = faust.App(
@@ -101,6 +101,14 @@ def build_app(settings: Settings) -> faust.App:
     )
     dead_topic = topic("deadletter")
     es_holder: dict[str, Any] = {}
+    taggers: dict[str, Tagger] = {}
+
+    def tagger() -> Tagger:
+        """Built once: the shipped dictionary, with the user's actor files merged on top."""
+        if "tagger" not in taggers:
+            files = tuple(settings.actor_files)
+            taggers["tagger"] = Tagger.load(files) if files else get_tagger()
+        return taggers["tagger"]
 
     async def dead(stage: str, reason: str, value: bytes | None, key: bytes | None,
                    event: Any = None) -> None:
@@ -120,7 +128,7 @@ def build_app(settings: Settings) -> faust.App:
     async def prepare() -> None:
         es_holder["es"] = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=60)
         await ensure_template(es_holder["es"], settings)
-        get_tagger()  # load the gazetteer and automata before the first article
+        tagger()  # load the gazetteer and automata before the first article
 
     @app.agent(raw_topic)
     async def clean_stage(stream: Any) -> None:
@@ -139,12 +147,11 @@ def build_app(settings: Settings) -> faust.App:
 
     @app.agent(clean_topic)
     async def tag_stage(stream: Any) -> None:
-        tagger = get_tagger()
         async for event in stream.events():
             key, value = event.key, event.value
             started = time.perf_counter()
             try:
-                tagged = tagger.tag_article(decode("tag", "articles.clean", value))
+                tagged = tagger().tag_article(decode("tag", "articles.clean", value))
             except Exception as exc:
                 await dead("tag", f"{exc.__class__.__name__}: {exc}", value, key, event)
                 continue
