@@ -300,7 +300,10 @@ _JOINER_RE: Final = re.compile(rf"[ \t\u00a0\u2009\u202f{_DASHES}{_APOS}]*")
 _SENTENCE_RE: Final = re.compile(r'[.!?:;\n"“”«»()\[\]|•]')
 _ELISIONS: Final = ("l'", "d'", "l’", "d’", "L'", "D'", "L’", "D’")
 _ABBREVIATIONS: Final = _words("mr mrs ms dr gen col lt maj capt sgt adm sen rep gov prof st no vs")
-_BOUNDARY: Final = "|"
+_BOUNDARY: Final = "|"  # in the stream, where a name cannot continue
+_WORD_CHAR_RE: Final = re.compile(rf"[\w{_MARKS}]")
+# A token (as _TOKEN_RE) with the gap before it: one pass instead of findall and split.
+_GAP_TOKEN_RE: Final = re.compile(rf"([^\w{_MARKS}]*+)({_TOKEN_RE.pattern})")
 _ARABIC_RE: Final = re.compile("[\u0600-\u06ff]")
 _ARABIC_PROCLITIC_ARTICLE: Final = frozenset({"وال", "بال", "فال", "كال"})
 
@@ -350,20 +353,72 @@ def _word_info(raw: str) -> _WordInfo:
     return info
 
 
-def _tokenise(text: str) -> list[_Token]:
+class _Tokens:
+    """The tokens of a text as parallel lists (the hot paths read these); a :class:`_Token`
+    is made only for a word a rule asks about, and kept."""
+
+    __slots__ = (
+        "_made", "articles", "ends", "gaps", "joined", "keys", "possessive", "raws", "sentence",
+        "starts",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        starts: list[int],
+        ends: list[int],
+        raws: list[str],
+        keys: list[str],
+        articles: list[bool],
+        sentence: list[bool],
+        gaps: list[str],
+        possessive: list[bool],
+        joined: list[bool],
+    ) -> None:
+        self.starts = starts
+        self.ends = ends
+        self.raws = raws
+        self.keys = keys
+        self.articles = articles
+        self.sentence = sentence
+        self.gaps = gaps
+        self.possessive = possessive
+        self.joined = joined
+        self._made: list[_Token | None] = [None] * len(raws)
+
+    def __len__(self) -> int:
+        return len(self.raws)
+
+    def __getitem__(self, i: int) -> _Token:
+        tok = self._made[i]
+        if tok is None:
+            tok = self._made[i] = _Token(
+                self.starts[i], self.ends[i], self.raws[i], self.keys[i], self.articles[i],
+                self.sentence[i], self.gaps[i], self.possessive[i], self.joined[i],
+            )  # fmt: skip
+        return tok
+
+
+_EMPTY_TOKENS: Final = _Tokens([], [], [], [], [], [], [], [], [])
+
+
+def _tokenise(text: str) -> _Tokens:
     # Written for speed: it touches every word of every article, so the bulk is done by the
     # regex engine and comprehensions; only words with an apostrophe or a dot, and gaps with a
-    # full stop, take a slower path.
-    raws = _TOKEN_RE.findall(text)
-    if not raws:
-        return []
-    gaps = _TOKEN_RE.split(text)[:-1]  # gaps[i] is the text before raws[i]
+    # full stop, take a slower path. One regex pass yields each word with the gap before it.
+    end = len(text)
+    while end and _WORD_CHAR_RE.match(text, end - 1) is None:
+        end -= 1  # trailing punctuation: keeps the gap-and-word regex linear
+    pairs = _GAP_TOKEN_RE.findall(text, 0, end + 1)  # + 1: the full stop of a final "U.S."
+    if not pairs:
+        return _EMPTY_TOKENS
+    gaps_t, raws_t = zip(*pairs, strict=True)
+    gaps = list(gaps_t)
+    raws = list(raws_t)
     lengths = [0] * (2 * len(raws))
     lengths[0::2] = map(len, gaps)
     lengths[1::2] = map(len, raws)
-    full_ends = list(accumulate(lengths))[1::2]
-    starts = [e - len(r) for e, r in zip(full_ends, raws, strict=True)]
-    ends = list(full_ends)
+    ends = list(accumulate(lengths))[1::2]
+    starts = [e - len(r) for e, r in zip(ends, raws, strict=True)]
     possessive = [False] * len(raws)
     for i in [i for i, r in enumerate(raws) if not r.isalnum()]:  # apostrophes, dots, marks
         raw = raws[i]
@@ -379,19 +434,20 @@ def _tokenise(text: str) -> list[_Token]:
             raws[i] = raw
     cached = _WORD_CACHE.get
     infos = [cached(r) or _word_info(r) for r in raws]
-    sentence = [g != " " and _SENTENCE_RE.search(g) is not None for g in gaps]
+    search = _SENTENCE_RE.search
+    sentence = [g != " " and search(g) is not None for g in gaps]
     sentence[0] = True
     for i in [i for i, g in enumerate(gaps) if i and sentence[i] and g.strip() == "."]:
         sentence[i] = raws[i - 1].lower() not in _ABBREVIATIONS  # "Mr. Jordan"
+    fullmatch = _JOINER_RE.fullmatch
     joined = [
-        g == " " or (not s and _JOINER_RE.fullmatch(g) is not None)
+        g == " " or (not s and fullmatch(g) is not None)
         for g, s in zip(gaps, sentence, strict=True)
     ]
     joined[0] = False
     keys = [i.key for i in infos]
     articles = [i.article for i in infos]
-    fields = (starts, ends, raws, keys, articles, sentence, gaps, possessive, joined)
-    return list(map(_Token, *fields))
+    return _Tokens(starts, ends, raws, keys, articles, sentence, gaps, possessive, joined)
 
 
 @dataclass(slots=True)
@@ -403,41 +459,47 @@ class _Stream:
     ends: dict[int, int]  # stream offset just after a token -> token index
 
 
-def _build_stream(tokens: Sequence[_Token], keys: Sequence[str] | None = None) -> _Stream:
+def _build_stream(tokens: _Tokens, keys: Sequence[str] | None = None) -> _Stream:
     parts: list[str] = [" "]
+    append = parts.append
     pos = 1
     starts: dict[int, int] = {}
     ends: dict[int, int] = {}
-    n = len(tokens)
-    for i, tok in enumerate(tokens):
-        if i and not tok.joined:
-            parts.append(_BOUNDARY + " ")
+    joined = tokens.joined
+    articles = tokens.articles
+    own = tokens.keys
+    stream_keys = own if keys is None else keys
+    last = len(own) - 1
+    cut = _BOUNDARY + " "
+    for i, tok_key in enumerate(own):
+        if i and not joined[i]:
+            append(cut)
             pos += 2
-        if not tok.key:  # folds to nothing (marks only): nothing to match, a name cannot span it
-            parts.append(_BOUNDARY + " ")
+        if not tok_key:  # folds to nothing (marks only): nothing to match, a name cannot span it
+            append(cut)
             pos += 2
             continue
-        if tok.article and i + 1 < n and tokens[i + 1].joined:
+        if articles[i] and i < last and joined[i + 1]:
             continue  # dropped, as normalise_place_name drops articles inside names
-        key = tok.key if keys is None else keys[i]
+        key = stream_keys[i]
         starts[pos] = i
-        parts.append(key)
+        append(key)
         pos += len(key)
         ends[pos] = i
-        parts.append(" ")
+        append(" ")
         pos += 1
     return _Stream("".join(parts), starts, ends)
 
 
-def _without_conjunctions(tokens: Sequence[_Token]) -> list[str] | None:
+def _without_conjunctions(tokens: _Tokens) -> list[str] | None:
     """Token keys with the Arabic conjunctions "wa-" and "fa-" cut off ("ونينوى" is "and
     Nineveh"), or None when no token has one. Used as a second stream: cutting them always
     would break names that begin with the letter (وادي, wadi)."""
-    keys = [t.key for t in tokens]
+    keys = list(tokens.keys)
     changed = False
-    for i, tok in enumerate(tokens):
-        if len(tok.key) >= 4 and tok.key[0] in "وف" and "\u0600" <= tok.key[1] <= "\u06ff":
-            keys[i] = _word_info(tok.key[1:]).key
+    for i, key in enumerate(tokens.keys):
+        if len(key) >= 4 and key[0] in "وف" and "\u0600" <= key[1] <= "\u06ff":
+            keys[i] = _word_info(key[1:]).key
             changed = True
     return keys if changed else None
 
@@ -445,7 +507,8 @@ def _without_conjunctions(tokens: Sequence[_Token]) -> list[str] | None:
 def _stream_key(name: str) -> str:
     """The key a name gets in the stream, for dictionary entries matched over it."""
     tokens = _tokenise(name)
-    keys = [t.key for i, t in enumerate(tokens) if not (t.article and i + 1 < len(tokens))]
+    n = len(tokens)
+    keys = [k for i, k in enumerate(tokens.keys) if not (tokens.articles[i] and i + 1 < n)]
     return " ".join(keys)
 
 
@@ -741,6 +804,9 @@ class Tagger:
         self.gazetteer = gazetteer
         self.actors = actors
         self._actor = {a.id: a for a in actors.actors}  # plain dict: hot path
+        self._state_cc = {
+            a.id: a.countries if a.type is ActorType.STATE else () for a in actors.actors
+        }
         self.gazetteer_version = gazetteer.version
         self.actors_version = actors_version
         self._places = _place_automaton(gazetteer)
@@ -841,7 +907,7 @@ class Tagger:
 
     # -- matching ------------------------------------------------------------------------------
 
-    def _hits(self, text: str, tokens: list[_Token]) -> list[_Hit]:
+    def _hits(self, text: str, tokens: _Tokens) -> list[_Hit]:
         found: dict[tuple[int, int], _Hit] = {}
         self._match(text, tokens, _build_stream(tokens), found)
         alternative = _without_conjunctions(tokens) if _ARABIC_RE.search(text) else None
@@ -850,54 +916,63 @@ class Tagger:
         return [h for h in found.values() if h.actors or h.places or h.blocked]
 
     def _match(
-        self, text: str, tokens: list[_Token], stream: _Stream, found: dict[tuple[int, int], _Hit]
+        self, text: str, tokens: _Tokens, stream: _Stream, found: dict[tuple[int, int], _Hit]
     ) -> None:
         s = stream.text
         known = set(found)
+        starts = stream.starts
+        ends = stream.ends
+        raws = tokens.raws
+        articles = tokens.articles
+        tok_starts = tokens.starts
+        tok_ends = tokens.ends
 
-        def hit_at(end: int, length: int) -> _Hit | None:
-            first = stream.starts.get(end - length + 2)
-            last = stream.ends.get(end)
-            if first is None or last is None or (first, last) in known:
+        def hit_at(first: int, end: int, length: int) -> _Hit | None:
+            last = ends.get(end)
+            if last is None or (first, last) in known:
                 return None
             hit = found.get((first, last))
             if hit is None:
                 lead = first
-                if first > 0 and tokens[first - 1].article and _name_article(tokens, first - 1):
+                if first > 0 and articles[first - 1] and _name_article(tokens, first - 1):
                     lead = first - 1
                 key = s[end - length + 2 : end]
-                hit = _Hit(first, last, lead, tokens[lead].start, tokens[last].end, key)
+                hit = _Hit(first, last, lead, tok_starts[lead], tok_ends[last], key)
                 found[(first, last)] = hit
             return hit
 
         forms_of = self._actor_forms
+        blocking = self._blocking
         for end, length in self._actor_automaton.iter(s):
-            forms = forms_of.get(s[end - length + 2 : end])
-            if forms is not None and all(f.exact_case for f in forms):
-                first = stream.starts.get(end - length + 2)
-                if first is None or not tokens[first].raw[0].isupper():
-                    continue  # "is", "us", "who": words, not the acronyms IS, US, WHO
-            hit = hit_at(end, length)
-            if hit is None:
-                continue
-            if hit.key in self._blocking:
-                hit.blocked = True
-            surface = text[hit.start : hit.end]
-            for form in forms or ():
-                if form.exact_case and _compact(surface) != _compact(form.form):
-                    continue
-                if form.demonym and not tokens[hit.first].raw[0].isupper():
-                    continue
-                hit.actors.append(form)
-        starts = stream.starts
-        for end, length in self._places.iter(s):
             first = starts.get(end - length + 2)
             if first is None:
                 continue
-            head = tokens[first].raw[0]
-            if head.islower():
+            forms = forms_of.get(s[end - length + 2 : end])
+            if (
+                forms is not None
+                and all(f.exact_case for f in forms)
+                and not raws[first][0].isupper()
+            ):
+                continue  # "is", "us", "who": words, not the acronyms IS, US, WHO
+            hit = hit_at(first, end, length)
+            if hit is None:
+                continue
+            if hit.key in blocking:
+                hit.blocked = True
+            if not forms:
+                continue
+            surface = text[hit.start : hit.end]
+            for form in forms:
+                if form.exact_case and _compact(surface) != _compact(form.form):
+                    continue
+                if form.demonym and not raws[hit.first][0].isupper():
+                    continue
+                hit.actors.append(form)
+        for end, length in self._places.iter(s):
+            first = starts.get(end - length + 2)
+            if first is None or raws[first][0].islower():
                 continue  # most hits: common words ("said", "will"); no object made for them
-            hit = hit_at(end, length)
+            hit = hit_at(first, end, length)
             if hit is None or hit.places:
                 continue
             verdict = _proper_noun(tokens, hit)
@@ -941,22 +1016,21 @@ class Tagger:
         return chosen
 
     def _state_countries(self, form: _ActorForm) -> tuple[str, ...]:
-        actor = self.actors[form.actor_id]
-        return actor.countries if actor.type is ActorType.STATE else ()
+        return self._state_cc[form.actor_id]
 
     def _is_state_reading(self, hit: _Hit) -> bool:
         """Only states by name (or nothing) among the actor readings: a name a person or a
         compound can take over, unlike "Hezbollah"."""
         return all(not f.demonym and self._state_countries(f) for f in hit.actors)
 
-    def _refine(self, hits: list[_Hit], tokens: list[_Token], title_tokens: set[int]) -> list[_Hit]:
+    def _refine(self, hits: list[_Hit], tokens: _Tokens, title_tokens: set[int]) -> list[_Hit]:
         """The context rules of the module docstring, step 5."""
         return _Refiner(self, tokens, hits, title_tokens).run()
 
     # -- resolution ----------------------------------------------------------------------------
 
     def _resolve(
-        self, text: str, tokens: list[_Token], hits: list[_Hit], title_tokens: set[int]
+        self, text: str, tokens: _Tokens, hits: list[_Hit], title_tokens: set[int]
     ) -> Tags:
         actor_ctx = _Context()
         actor_of: dict[int, str] = {}  # id(hit) -> actor id
@@ -970,9 +1044,11 @@ class Tagger:
         for hit in hits:
             if not hit.actors:
                 continue
-            actor_id = max(
-                dict.fromkeys(f.actor_id for f in hit.actors),
-                key=lambda a: sum(votes.get(c, 0) for c in self._actor[a].countries),
+            ids = dict.fromkeys(f.actor_id for f in hit.actors)
+            actor_id = (
+                next(iter(ids))
+                if len(ids) == 1
+                else max(ids, key=lambda a: sum(votes.get(c, 0) for c in self._actor[a].countries))
             )
             actor_of[id(hit)] = actor_id
             actor = self._actor[actor_id]
@@ -991,8 +1067,9 @@ class Tagger:
         for hit in hits:
             if hit.places:
                 by_key.setdefault(hit.resolution_key, []).append(hit)
+        sentence = tokens.sentence
         weak = {
-            key: all(tokens[h.first].sentence_start or h.first in title_tokens for h in hs)
+            key: all(sentence[h.first] or h.first in title_tokens for h in hs)
             for key, hs in by_key.items()
         }
         surface = {key: text[hs[0].start : hs[0].end] for key, hs in by_key.items()}
@@ -1177,7 +1254,7 @@ class _Refiner:
     """
 
     def __init__(
-        self, tagger: Tagger, tokens: list[_Token], hits: list[_Hit], title_tokens: set[int]
+        self, tagger: Tagger, tokens: _Tokens, hits: list[_Hit], title_tokens: set[int]
     ) -> None:
         self.tagger = tagger
         self.tokens = tokens
@@ -1212,7 +1289,7 @@ class _Refiner:
         """Words the text writes in lowercase somewhere (made on first need: most texts have
         no hit that asks)."""
         if self._lowercase is None:
-            self._lowercase = {t.raw.lower() for t in self.tokens if t.raw[0].islower()}
+            self._lowercase = {r.lower() for r in set(self.tokens.raws) if r[0].islower()}
         return self._lowercase
 
     def free(self, i: int) -> bool:
@@ -1225,19 +1302,20 @@ class _Refiner:
         i = hit.last + k
         if i >= len(self.tokens):
             return None
-        if all(self.tokens[j].joined for j in range(hit.last + 1, i + 1)):
+        joined = self.tokens.joined
+        if all(joined[j] for j in range(hit.last + 1, i + 1)):
             return self.tokens[i]
         return None
 
     def before(self, hit: _Hit) -> _Token | None:
         """The word before the hit, if the name could run on from it."""
-        if hit.lead > 0 and self.tokens[hit.lead].joined:
+        if hit.lead > 0 and self.tokens.joined[hit.lead]:
             return self.tokens[hit.lead - 1]
         return None
 
     def word_before(self, hit: _Hit, k: int = 1) -> str:
         i = hit.lead - k
-        return self.tokens[i].raw.lower() if i >= 0 else ""
+        return self.tokens.raws[i].lower() if i >= 0 else ""
 
     def name_like(self, tok: _Token) -> bool:
         """A capitalised word that may be someone's first name."""
@@ -1356,9 +1434,10 @@ class _Refiner:
 
     def _opener(self, hit: _Hit) -> None:
         """A capitalised opener the text also writes in lowercase is a common word ("Hit")."""
-        head = self.tokens[hit.first]
-        opener = head.sentence_start or hit.first in self.title
-        if hit.size == 1 and not hit.actors and opener and head.raw.lower() in self.lowercase:
+        if hit.first != hit.last or hit.actors:
+            return
+        opener = self.tokens.sentence[hit.first] or hit.first in self.title
+        if opener and self.tokens.raws[hit.first].lower() in self.lowercase:
             hit.places = []
 
     def _region(self, hit: _Hit) -> None:
@@ -1421,7 +1500,7 @@ class _Refiner:
                 for c in actors[f.actor_id].countries:
                     keys_by_country.setdefault(c, set()).add(hit.key)
             if hit.actors and hit.size > 1:
-                longer.setdefault(self.tokens[hit.first].key, hit.actors[0].actor_id)
+                longer.setdefault(self.tokens.keys[hit.first], hit.actors[0].actor_id)
         for hit in self.hits:
             target = longer.get(hit.key) if hit.size == 1 and hit.actors else None
             if target is None or target in {f.actor_id for f in hit.actors}:
@@ -1443,22 +1522,27 @@ class _NounVerdict(Enum):
     COUNTRY_ONLY = 2  # a short all-capital word: an acronym, unless it spells a country
 
 
-def _proper_noun(tokens: list[_Token], hit: _Hit) -> _NounVerdict:
+def _proper_noun(tokens: _Tokens, hit: _Hit) -> _NounVerdict:
     """Whether the matched words look like a place name (module docstring, step 3)."""
-    head = tokens[hit.first].raw
+    raws = tokens.raws
+    head = raws[hit.first]
     if not _is_cased(head):
         return _NounVerdict.PLACE  # Arabic script and the like: no case to judge by
     if not head[0].isupper():
         return _NounVerdict.NOT_A_NAME
-    if hit.size == 1 and (hit.key in COMMON_WORDS or head.lower() in COMMON_WORDS):
+    one_word = hit.first == hit.last
+    if one_word and (hit.key in COMMON_WORDS or head.lower() in COMMON_WORDS):
         return _NounVerdict.NOT_A_NAME
-    for tok in tokens[hit.first + 1 : hit.last + 1]:
-        if tok.article:
+    articles = tokens.articles
+    keys = tokens.keys
+    for i in range(hit.first + 1, hit.last + 1):
+        if articles[i]:
             continue
-        lowercase = _is_cased(tok.raw) and not tok.raw[0].isupper() and tok.raw.isalpha()
-        if lowercase and tok.key not in NAME_CONNECTORS and tok.raw not in NAME_CONNECTORS:
+        raw = raws[i]
+        lowercase = _is_cased(raw) and not raw[0].isupper() and raw.isalpha()
+        if lowercase and keys[i] not in NAME_CONNECTORS and raw not in NAME_CONNECTORS:
             return _NounVerdict.NOT_A_NAME
-    if hit.size == 1 and head.isupper() and sum(c.isalpha() for c in head) <= 5:
+    if one_word and head.isupper() and sum(c.isalpha() for c in head) <= 5:
         return _NounVerdict.COUNTRY_ONLY  # SANA, UN, IS: acronyms; IRAN, OMAN: countries
     return _NounVerdict.PLACE
 
@@ -1561,7 +1645,7 @@ def _context_from(actors: _Context, resolved: dict[str, Place | None]) -> _Conte
     return ctx
 
 
-def _name_article(tokens: list[_Token], i: int) -> bool:
+def _name_article(tokens: _Tokens, i: int) -> bool:
     """Whether the article before a name is part of it ("al-Tanf", "At Tanf"; not "at Mosul",
     not "An" opening a sentence)."""
     tok = tokens[i]
@@ -1573,11 +1657,14 @@ def _name_article(tokens: list[_Token], i: int) -> bool:
     return tok.raw[0].isupper() and nxt.raw[:1].isupper() and not tok.sentence_start
 
 
-def _title_case_tokens(tokens: list[_Token], title_len: int) -> set[int]:
+def _title_case_tokens(tokens: _Tokens, title_len: int) -> set[int]:
     """Indices of the title's tokens when the title is in title case (every word capitalised):
     capitals there say nothing about proper nouns."""
-    idx = [i for i, t in enumerate(tokens) if t.start < title_len]
-    words = [tokens[i].raw for i in idx if len(tokens[i].raw) > 3 and _is_cased(tokens[i].raw)]
+    if not title_len:
+        return set()
+    idx = [i for i, start in enumerate(tokens.starts) if start < title_len]
+    raws = tokens.raws
+    words = [raws[i] for i in idx if len(raws[i]) > 3 and _is_cased(raws[i])]
     if len(words) < 3 or sum(w[0].isupper() for w in words) < 0.6 * len(words):
         return set()
     return set(idx)
