@@ -369,24 +369,10 @@ def bench_pipeline(
 def _raw_pages(settings: Settings, limit: int) -> list[str]:
     import json
 
-    from kafka import KafkaConsumer, TopicPartition
+    from sitrep.topics import read_to_end
 
-    topic = settings.topic("articles.raw")
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_servers, enable_auto_commit=False)
-    try:
-        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        pages: list[str] = []
-        while len(pages) < limit:
-            batch = consumer.poll(timeout_ms=2000)
-            if not batch:
-                break
-            for records in batch.values():
-                pages.extend(json.loads(r.value)["html"] or "" for r in records)
-        return pages[:limit]
-    finally:
-        consumer.close()
+    records = read_to_end(settings, settings.topic("articles.raw"), limit=limit)
+    return [json.loads(record.value)["html"] or "" for record in records]
 
 
 SUITES.update({"stages": bench_stages, "index": bench_index, "pipeline": bench_pipeline})

@@ -215,35 +215,11 @@ class FeedRegistry:
 def read_compacted(
     settings: Settings, topic: str, partitions: Sequence[int] | None = None
 ) -> dict[str, bytes | None]:
-    """The latest value per key of a compacted topic (null for removed keys).
+    """The latest value per key of a compacted topic (null for removed keys)."""
+    from sitrep.topics import read_to_end
 
-    Reads each partition from the beginning to the end offset it had when we started, so it
-    returns even while producers keep writing.
-    """
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_servers, enable_auto_commit=False, group_id=None,
-        client_id="sitrep-registry",
-    )
-    try:
-        if partitions is None:
-            known = consumer.partitions_for_topic(topic)
-            if not known:
-                return {}
-            partitions = sorted(known)
-        tps = [TopicPartition(topic, p) for p in partitions]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        end = consumer.end_offsets(tps)
-        latest: dict[str, bytes | None] = {}
-        pending = {tp for tp in tps if end[tp] > 0}
-        while pending:
-            for messages in consumer.poll(timeout_ms=1000).values():
-                for message in messages:
-                    if message.key is not None:
-                        latest[message.key.decode()] = message.value
-            pending = {tp for tp in pending if consumer.position(tp) < end[tp]}
-        return latest
-    finally:
-        consumer.close()
+    return {
+        record.key.decode(): record.value
+        for record in read_to_end(settings, topic, partitions)
+        if record.key is not None
+    }

@@ -9,6 +9,7 @@ an error instead of a silent new topic.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,3 +112,41 @@ def create_topics(
         return result
     finally:
         admin.close()
+
+
+def read_to_end(
+    settings: Settings, topic: str, partitions: Sequence[int] | None = None,
+    limit: int | None = None,
+) -> Iterator[Any]:
+    """Every record of a topic (or of some partitions), from the beginning to the end offset
+    each partition had when we started: it returns even while producers keep writing.
+
+    The registry, the benchmarks and the tests all read topics this way.
+    """
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_servers, enable_auto_commit=False, group_id=None,
+        client_id="sitrep-reader",
+    )
+    try:
+        if partitions is None:
+            partitions = sorted(consumer.partitions_for_topic(topic) or ())
+        tps = [TopicPartition(topic, p) for p in partitions]
+        if not tps:
+            return
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        end = consumer.end_offsets(tps)
+        pending = {tp for tp in tps if end[tp] > 0}
+        seen = 0
+        while pending:
+            for records in consumer.poll(timeout_ms=1000).values():
+                for record in records:
+                    yield record
+                    seen += 1
+                    if limit is not None and seen >= limit:
+                        return
+            pending = {tp for tp in pending if consumer.position(tp) < end[tp]}
+    finally:
+        consumer.close()

@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient
 
 from sitrep.config import Settings
 from sitrep.feeds import Feed, FeedRegistry
 from sitrep.feedserver import FeedServerConfig, serve
 from sitrep.poller import RAW_TOPIC, Poller
 from sitrep.schemas import problems
+from sitrep.topics import read_to_end
 
 
 @pytest.fixture
@@ -47,22 +48,7 @@ def poll_settings(
 
 
 def raw_messages(settings: Settings) -> list[dict[str, Any]]:
-    topic = settings.topic(RAW_TOPIC)
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_servers, enable_auto_commit=False)
-    try:
-        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        if not tps:
-            return []
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        end = consumer.end_offsets(tps)
-        found = []
-        while any(consumer.position(tp) < end[tp] for tp in tps):
-            for records in consumer.poll(timeout_ms=1000).values():
-                found.extend(json.loads(r.value) for r in records)
-        return found
-    finally:
-        consumer.close()
+    return [json.loads(r.value) for r in read_to_end(settings, settings.topic(RAW_TOPIC))]
 
 
 async def run_poller(settings: Settings, timeout: float = 120.0) -> None:

@@ -20,13 +20,14 @@ from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaProducer
 
 from sitrep.config import Settings
 from sitrep.feeds import Feed, FeedRegistry
 from sitrep.feedserver import FeedServerConfig, serve
 from sitrep.index import stems
 from sitrep.poller import Poller
+from sitrep.topics import read_to_end
 
 DEMO_MANIFEST = Path(__file__).resolve().parents[2] / "services/sitrep/data/demo/manifest.yaml"
 
@@ -92,20 +93,7 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
 
 
 def read_topic(s: Settings, name: str) -> list[dict[str, Any]]:
-    topic = s.topic(name)
-    consumer = KafkaConsumer(bootstrap_servers=s.kafka_servers, enable_auto_commit=False)
-    try:
-        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        end = consumer.end_offsets(tps)
-        found = []
-        while any(consumer.position(tp) < end[tp] for tp in tps):
-            for records in consumer.poll(timeout_ms=1000).values():
-                found.extend(json.loads(r.value) for r in records)
-        return found
-    finally:
-        consumer.close()
+    return [json.loads(r.value) for r in read_to_end(s, s.topic(name))]
 
 
 def demo_urls(server: Any) -> list[str]:
