@@ -82,7 +82,15 @@ def run_demo(settings: Settings, progress: Callable[[str], None], timeout: float
     started = time.monotonic()
     with fixture_server(feeds=1, entries=1, demo_manifest=DEMO_MANIFEST) as base:
         progress(f"registering {len(demo_feed_urls(base))} demo feeds at {base}")
-        FeedRegistry(s).add(Feed.create(u, tags=["demo"]) for u in demo_feed_urls(base))
+        registry = FeedRegistry(s)
+        current = [Feed.create(u, tags=["demo"]) for u in demo_feed_urls(base)]
+        # The fixture server's port changes between runs: drop the last run's demo feeds,
+        # which now point at nothing, so they do not fail forever in `feeds list`.
+        wanted = {feed.id for feed in current}
+        for old in registry.feeds().values():
+            if "demo" in old.tags and old.id not in wanted:
+                registry.remove(old.id)
+        registry.add(current)
         progress("polling the demo feeds")
         asyncio.run(asyncio.wait_for(Poller(s, exit_when_idle=True).run(), timeout))
     progress("cleaning, tagging and indexing (sitrep worker)")
