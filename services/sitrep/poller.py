@@ -291,6 +291,19 @@ def next_state(
     return s
 
 
+def revive_if_readded(feed: Feed, state: FeedState, now: datetime) -> FeedState:
+    """A disabled feed (410 Gone) that the user added again since is polled afresh.
+
+    The seen entries are kept, so a revived feed does not re-emit what it already sent.
+    """
+    if state.status != "disabled" or feed.added_at <= (state.last_polled_at or ""):
+        return state
+    return state.model_copy(update={
+        "status": "new", "consecutive_failures": 0, "next_poll_at": iso(now) or "",
+        "last_error": None,
+    })
+
+
 def stale_validators(state: FeedState, outcome: PollOutcome) -> bool:
     """A full fetch found a new body under the very validators we had stored."""
     return bool(
@@ -577,10 +590,15 @@ class Poller:
         current = self.tracked.get(fid)
         if current:
             current.feed = feed
+            revived = revive_if_readded(feed, current.state, self.clock())
+            if revived is not current.state and not current.busy:
+                current.state = revived
+                self._enqueue(current)
             return
         state = self._loaded_states.pop(fid, None)
         if state is None or state.url != feed.url:
             state = FeedState.fresh(feed, self.settings, self.clock())
+        state = revive_if_readded(feed, state, self.clock())
         tracked = Tracked(feed, state, partition)
         self.tracked[fid] = tracked
         self._enqueue(tracked)

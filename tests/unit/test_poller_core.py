@@ -932,3 +932,22 @@ def test_canonical_url_keeps_parameters_that_select_content(query: str) -> None:
     url = f"https://news.test/article.php?{query}"
     assert canonical_url(url) == url
     assert article_id(url) != article_id("https://news.test/article.php")
+
+
+def test_a_gone_feed_added_again_is_polled_afresh_but_keeps_its_seen_entries() -> None:
+    from sitrep.poller import revive_if_readded
+
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    feed = Feed.create("https://gone.example/feed.xml")
+    state = FeedState.fresh(feed, settings, now).model_copy(update={
+        "status": "disabled", "last_polled_at": "2026-01-01T00:00:00Z", "seen": ["k1"],
+        "consecutive_failures": 3,
+    })
+    older = feed.model_copy(update={"added_at": "2025-12-31T00:00:00Z"})
+    assert revive_if_readded(older, state, now) is state
+    readded = feed.model_copy(update={"added_at": "2026-01-02T00:00:00Z"})
+    revived = revive_if_readded(readded, state, now)
+    assert revived.status == "new"
+    assert revived.consecutive_failures == 0
+    assert revived.seen == ["k1"]
