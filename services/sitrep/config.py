@@ -153,6 +153,12 @@ class Settings(BaseSettings):
         'a JSON list, e.g. `["/etc/sitrep/actors.yaml"]`.'
     )
 
+    # --- Kibana --------------------------------------------------------------------------
+    kibana_url: str | None = Field(
+        None, description="Kibana URL. When set, `sitrep setup` imports the saved objects "
+        "(data views, dashboard) there; `sitrep kibana import` uses it by default."
+    )
+
     # --- the local stack (`sitrep stack`) ------------------------------------------------
     stack_dir: Path = Field(
         default_factory=_default_stack_dir,
