@@ -29,6 +29,9 @@ app.add_typer(stack_app, name="stack")
 feeds_app = typer.Typer(help="The feed registry (a compacted Kafka topic).",
                         no_args_is_help=True)
 app.add_typer(feeds_app, name="feeds")
+kibana_app = typer.Typer(help="Kibana saved objects (data views, the sitrep overview dashboard).",
+                         no_args_is_help=True)
+app.add_typer(kibana_app, name="kibana")
 
 out = Console()
 err = Console(stderr=True)
@@ -110,7 +113,13 @@ def setup() -> None:
     for topic, state in create_topics(s).items():
         out.print(f"topic {topic}: {state}")
     ensure_template_sync(s)
-    out.print(f"index template {s.index_prefix}-articles: installed")
+    out.print(f"index templates {s.index_prefix}-articles, {s.index_prefix}-alerts: installed")
+    if s.kibana_url:
+        from sitrep.kibana import kibana_command
+
+        code = kibana_command(s.kibana_url)
+        if code:
+            raise typer.Exit(code)
 
 
 @feeds_app.command("add")
@@ -321,6 +330,16 @@ def bench(
     for f in figures:
         table.add_row(f.suite, f.name, f"{f.value:,.1f}", f.unit, f.note)
     out.print(table)
+
+
+@kibana_app.command("import")
+def kibana_import(
+    url: str | None = typer.Option(None, help="Kibana URL (default: SITREP_KIBANA_URL)."),
+) -> None:
+    """Import deploy/kibana/sitrep.ndjson (overwrite: idempotent), waiting for Kibana."""
+    from sitrep.kibana import kibana_command
+
+    raise typer.Exit(kibana_command(url or settings().kibana_url))
 
 
 @app.command("config")

@@ -159,6 +159,10 @@ class Settings(BaseSettings):
         "(data views, dashboard) there; `sitrep kibana import` uses it by default."
     )
 
+    kibana_api_key: str | None = Field(
+        None, description="API key for Kibana's saved-objects API, if Kibana requires one."
+    )
+
     # --- the local stack (`sitrep stack`) ------------------------------------------------
     stack_dir: Path = Field(
         default_factory=_default_stack_dir,

@@ -36,8 +36,7 @@ from sitrep.urls import article_id
 
 log = get_logger(__name__)
 
-TEMPLATE_FILE = Path(__file__).resolve().parents[2] / "schemas" / "elasticsearch" / \
-    "articles.template.json"
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "schemas" / "elasticsearch"
 #: 64 MinHash values in 16 bands of 4: pairs with Jaccard >= 0.8 become candidates almost
 #: surely, pairs below 0.3 rarely; candidates are then verified against NEAR_DUPLICATE.
 LSH_BANDS = 16
@@ -185,18 +184,26 @@ def to_document(
     }
 
 
-def load_template(settings: Settings) -> dict[str, Any]:
-    raw = TEMPLATE_FILE.read_text().replace("{prefix}", settings.index_prefix)
+def load_template(settings: Settings, name: str = "articles") -> dict[str, Any]:
+    """``schemas/elasticsearch/<name>.template.json`` with the configured index prefix."""
+    path = TEMPLATES_DIR / f"{name}.template.json"
+    raw = path.read_text().replace("{prefix}", settings.index_prefix)
     template: dict[str, Any] = json.loads(raw)
     template.pop("_comment", None)
     return template
 
 
+def template_names() -> list[str]:
+    return sorted(p.name.removesuffix(".template.json")
+                  for p in TEMPLATES_DIR.glob("*.template.json"))
+
+
 async def ensure_template(es: Any, settings: Settings) -> None:
-    """Install (or update) the article index template; idempotent."""
-    await es.indices.put_index_template(
-        name=f"{settings.index_prefix}-articles", **load_template(settings)
-    )
+    """Install (or update) every index template (articles, alerts); idempotent."""
+    for name in template_names():
+        await es.indices.put_index_template(
+            name=f"{settings.index_prefix}-{name}", **load_template(settings, name)
+        )
 
 
 def ensure_template_sync(settings: Settings) -> None:
@@ -204,9 +211,10 @@ def ensure_template_sync(settings: Settings) -> None:
 
     es = Elasticsearch(settings.elasticsearch_url, request_timeout=30)
     try:
-        es.indices.put_index_template(
-            name=f"{settings.index_prefix}-articles", **load_template(settings)
-        )
+        for name in template_names():
+            es.indices.put_index_template(
+                name=f"{settings.index_prefix}-{name}", **load_template(settings, name)
+            )
     finally:
         es.close()
 
