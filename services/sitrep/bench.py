@@ -8,6 +8,7 @@ touches a deployment's topics.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import re
 import subprocess
@@ -209,6 +210,7 @@ def bench_stages(
         cleaned = [clean_html(html, url=url) for url, html in pages]
     clean_seconds = time.perf_counter() - started
     tagger = get_tagger()
+    gc.freeze()  # as the worker does after loading the tagger
     progress("tag stage")
     started = time.perf_counter()
     for _ in range(rounds):

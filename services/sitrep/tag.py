@@ -102,6 +102,7 @@ from enum import Enum
 from functools import cache
 from html.parser import HTMLParser
 from itertools import accumulate
+from operator import add, sub
 from pathlib import Path
 from typing import Any, Final
 
@@ -302,8 +303,8 @@ _ELISIONS: Final = ("l'", "d'", "l’", "d’", "L'", "D'", "L’", "D’")
 _ABBREVIATIONS: Final = _words("mr mrs ms dr gen col lt maj capt sgt adm sen rep gov prof st no vs")
 _BOUNDARY: Final = "|"  # in the stream, where a name cannot continue
 _WORD_CHAR_RE: Final = re.compile(rf"[\w{_MARKS}]")
-# A token (as _TOKEN_RE) with the gap before it: one pass instead of findall and split.
-_GAP_TOKEN_RE: Final = re.compile(rf"([^\w{_MARKS}]*+)({_TOKEN_RE.pattern})")
+# Splits a text into gap, token, gap, token ... and what follows the last token.
+_SPLIT_RE: Final = re.compile(f"({_TOKEN_RE.pattern})")
 _ARABIC_RE: Final = re.compile("[\u0600-\u06ff]")
 _ARABIC_PROCLITIC_ARTICLE: Final = frozenset({"وال", "بال", "فال", "كال"})
 
@@ -401,24 +402,34 @@ class _Tokens:
 _EMPTY_TOKENS: Final = _Tokens([], [], [], [], [], [], [], [], [])
 
 
+_GAP_SENTENCE: dict[str, bool] = {}  # a gap -> it ends a sentence (before "Mr." is undone)
+_GAP_JOINED: dict[str, bool] = {}  # a gap -> a name may run on across it
+_GAP_CACHE_MAX: Final = 100_000
+
+
+def _gap_info(gap: str) -> tuple[bool, bool]:
+    """Whether a gap between two words ends a sentence, and whether a name may run across it
+    (only spaces, dashes and apostrophes, and no sentence end; a full stop after an
+    abbreviation ("Mr. Jordan") ends no sentence but is no joiner either)."""
+    sentence = gap != " " and _SENTENCE_RE.search(gap) is not None
+    return sentence, gap == " " or (not sentence and _JOINER_RE.fullmatch(gap) is not None)
+
+
 def _tokenise(text: str) -> _Tokens:
     # Written for speed: it touches every word of every article, so the bulk is done by the
     # regex engine and comprehensions; only words with an apostrophe or a dot, and gaps with a
-    # full stop, take a slower path. One regex pass yields each word with the gap before it.
+    # full stop, take a slower path. One regex split yields the words and the gaps between.
     end = len(text)
     while end and _WORD_CHAR_RE.match(text, end - 1) is None:
-        end -= 1  # trailing punctuation: keeps the gap-and-word regex linear
-    pairs = _GAP_TOKEN_RE.findall(text, 0, end + 1)  # + 1: the full stop of a final "U.S."
-    if not pairs:
+        end -= 1  # trailing punctuation: not a gap before any word
+    # Words and the gaps between them, alternating (no tuples: fewer objects for the GC).
+    parts = _SPLIT_RE.split(text[: end + 1])  # + 1: the full stop of a final "U.S."
+    if len(parts) < 2:
         return _EMPTY_TOKENS
-    gaps_t, raws_t = zip(*pairs, strict=True)
-    gaps = list(gaps_t)
-    raws = list(raws_t)
-    lengths = [0] * (2 * len(raws))
-    lengths[0::2] = map(len, gaps)
-    lengths[1::2] = map(len, raws)
-    ends = list(accumulate(lengths))[1::2]
-    starts = [e - len(r) for e, r in zip(ends, raws, strict=True)]
+    gaps = parts[0:-1:2]
+    raws = parts[1::2]
+    ends = list(accumulate(map(add, map(len, gaps), map(len, raws))))
+    starts = list(map(sub, ends, map(len, raws)))
     possessive = [False] * len(raws)
     for i in [i for i, r in enumerate(raws) if not r.isalnum()]:  # apostrophes, dots, marks
         raw = raws[i]
@@ -434,16 +445,22 @@ def _tokenise(text: str) -> _Tokens:
             raws[i] = raw
     cached = _WORD_CACHE.get
     infos = [cached(r) or _word_info(r) for r in raws]
-    search = _SENTENCE_RE.search
-    sentence = [g != " " and search(g) is not None for g in gaps]
+    # Texts use few distinct gaps (" ", ", ", ". "): what each means is looked up, not
+    # matched again.
+    distinct = set(gaps)
+    missing = distinct.difference(_GAP_SENTENCE)
+    if missing:
+        if len(_GAP_SENTENCE) + len(missing) > _GAP_CACHE_MAX:
+            _GAP_SENTENCE.clear()
+            _GAP_JOINED.clear()
+            missing = distinct  # every gap of this text must be there for the lookups
+        for g in missing:
+            _GAP_SENTENCE[g], _GAP_JOINED[g] = _gap_info(g)
+    sentence = list(map(_GAP_SENTENCE.__getitem__, gaps))
+    joined = list(map(_GAP_JOINED.__getitem__, gaps))
     sentence[0] = True
     for i in [i for i, g in enumerate(gaps) if i and sentence[i] and g.strip() == "."]:
         sentence[i] = raws[i - 1].lower() not in _ABBREVIATIONS  # "Mr. Jordan"
-    fullmatch = _JOINER_RE.fullmatch
-    joined = [
-        g == " " or (not s and fullmatch(g) is not None)
-        for g, s in zip(gaps, sentence, strict=True)
-    ]
     joined[0] = False
     keys = [i.key for i in infos]
     articles = [i.article for i in infos]
@@ -510,6 +527,11 @@ def _stream_key(name: str) -> str:
     n = len(tokens)
     keys = [k for i, k in enumerate(tokens.keys) if not (tokens.articles[i] and i + 1 < n)]
     return " ".join(keys)
+
+
+def _capitalised(raw: str) -> bool:
+    """Starts with a capital and is not all capitals (an acronym): :attr:`_Token.capitalised`."""
+    return raw[0].isupper() and not raw.isupper()
 
 
 def _is_cased(word: str) -> bool:
@@ -733,7 +755,15 @@ class _Context:
         if found is None:
             table = self.local if local else self.national
             per = table.get(country)
-            found = sum(w for e, w in per.items() if not self._own(e, key)) if per else 0.0
+            if per:
+                keys_of = self.keys_of
+                found = 0  # as sum() starts
+                for e, w in per.items():
+                    keys = keys_of.get(e)
+                    if keys and (len(keys) > 1 or key not in keys):  # not self._own(e, key)
+                        found += w
+            else:
+                found = 0.0
             self._memo[memo] = found
         return found
 
@@ -811,7 +841,9 @@ class Tagger:
         self.actors_version = actors_version
         self._places = _place_automaton(gazetteer)
         self._names_cache: dict[tuple[str, str], tuple[bool, bool]] = {}
+        self._static_cache: dict[tuple[str, str], _Candidate] = {}
         self._candidates_cache: dict[str, list[Place]] = {}
+        self._one_word_places: dict[tuple[str, str], list[Place]] = {}  # (word, key)
         self._actor_forms: dict[str, list[_ActorForm]] = {}
         for actor in actors.actors:
             demonyms = set(actor.demonyms)
@@ -827,7 +859,18 @@ class Tagger:
                        for f in forms):  # fmt: skip
                     forms.append(entry)
         self._blocking = {_stream_key(p) for p in BLOCKING_PHRASES} - {""}
-        self._actor_automaton = _automaton([*self._actor_forms, *self._blocking])
+        # Each key stores what a hit on it needs: its length in the stream, its forms with
+        # their compacted spelling, whether all of them must match case-exactly, and whether
+        # it is a blocking phrase.
+        self._actor_automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY)
+        for key in dict.fromkeys([*self._actor_forms, *self._blocking]):
+            of_key = self._actor_forms.get(key)
+            compacted = tuple((f, _compact(f.form)) for f in of_key) if of_key else ()
+            all_exact = of_key is not None and all(f.exact_case for f in of_key)
+            wrapped = f" {key} "
+            payload = (len(wrapped), compacted, all_exact, key in self._blocking)
+            self._actor_automaton.add_word(wrapped, payload)
+        self._actor_automaton.make_automaton()
         self._ancestors = {a.id: tuple(x.id for x in actors.ancestors(a.id)) for a in actors.actors}
         demonym_keys = {_word_info(d).key for a in actors.actors for d in a.demonyms}
         self._not_names = (
@@ -941,33 +984,28 @@ class Tagger:
                 found[(first, last)] = hit
             return hit
 
-        forms_of = self._actor_forms
-        blocking = self._blocking
-        for end, length in self._actor_automaton.iter(s):
+        for end, (length, forms, all_exact, blocked) in self._actor_automaton.iter(s):
             first = starts.get(end - length + 2)
             if first is None:
                 continue
-            forms = forms_of.get(s[end - length + 2 : end])
-            if (
-                forms is not None
-                and all(f.exact_case for f in forms)
-                and not raws[first][0].isupper()
-            ):
+            if all_exact and not raws[first][0].isupper():
                 continue  # "is", "us", "who": words, not the acronyms IS, US, WHO
             hit = hit_at(first, end, length)
             if hit is None:
                 continue
-            if hit.key in blocking:
+            if blocked:
                 hit.blocked = True
-            if not forms:
-                continue
-            surface = text[hit.start : hit.end]
-            for form in forms:
-                if form.exact_case and _compact(surface) != _compact(form.form):
-                    continue
-                if form.demonym and not raws[hit.first][0].isupper():
+            compact = None
+            for form, form_compact in forms:
+                if form.exact_case:
+                    if compact is None:
+                        compact = _compact(text[hit.start : hit.end])
+                    if compact != form_compact:
+                        continue
+                if form.demonym and not raws[first][0].isupper():
                     continue
                 hit.actors.append(form)
+        one_word = self._one_word_places
         for end, length in self._places.iter(s):
             first = starts.get(end - length + 2)
             if first is None or raws[first][0].islower():
@@ -975,11 +1013,27 @@ class Tagger:
             hit = hit_at(first, end, length)
             if hit is None or hit.places:
                 continue
-            verdict = _proper_noun(tokens, hit)
-            if verdict is _NounVerdict.PLACE:
-                hit.places = self._candidates(hit.key)
-            elif verdict is _NounVerdict.COUNTRY_ONLY:  # "IRAN" in a dateline, not "SANA"
-                hit.places = [p for p in self._candidates(hit.key) if p.is_country]
+            if first == hit.last:  # one word: the verdict depends on the word and its key only
+                memo = (raws[first], hit.key)
+                found_places = one_word.get(memo)
+                if found_places is None:
+                    if len(one_word) >= 100_000:
+                        one_word.clear()
+                    found_places = one_word[memo] = self._places_of(tokens, hit)
+                if found_places:
+                    hit.places = found_places
+            else:
+                hit.places = self._places_of(tokens, hit)
+
+    def _places_of(self, tokens: _Tokens, hit: _Hit) -> list[Place]:
+        """The place readings of a hit: its key's candidates if the words look like a place
+        name, only the countries among them for a short all-capital word, else none."""
+        verdict = _proper_noun(tokens, hit)
+        if verdict is _NounVerdict.PLACE:
+            return self._candidates(hit.key)
+        if verdict is _NounVerdict.COUNTRY_ONLY:  # "IRAN" in a dateline, not "SANA"
+            return [p for p in self._candidates(hit.key) if p.is_country]
+        return []
 
     def _candidates(self, key: str) -> list[Place]:
         """The gazetteer's candidates of a key, kept: it sorts them on every call."""
@@ -988,7 +1042,7 @@ class Tagger:
             if len(self._candidates_cache) > 50_000:
                 self._candidates_cache.clear()
             found = self._candidates_cache[key] = self.gazetteer.candidates(key)
-        return list(found)
+        return found  # hits replace their lists of places, never change them
 
     def _longest_first(self, hits: list[_Hit]) -> list[_Hit]:
         """Non-overlapping hits, longest first then leftmost (one span is one hit already).
@@ -999,10 +1053,16 @@ class Tagger:
         """
         taken: set[int] = set()
         chosen: list[_Hit] = []
-        for hit in sorted(hits, key=lambda h: (-h.size, h.first)):
-            span = range(hit.first, hit.last + 1)
-            if any(i in taken for i in span):
-                continue
+        for hit in sorted(hits, key=lambda h: (h.first - h.last, h.first)):
+            first, last = hit.first, hit.last
+            if first == last:
+                if first in taken:
+                    continue
+                span: Iterable[int] = (first,)
+            else:
+                span = range(first, last + 1)
+                if any(i in taken for i in span):
+                    continue
             if hit.blocked and not hit.actors:
                 hit.places = [p for p in hit.places if not p.is_populated_place]
             if hit.actors and hit.places:
@@ -1033,33 +1093,48 @@ class Tagger:
         self, text: str, tokens: _Tokens, hits: list[_Hit], title_tokens: set[int]
     ) -> Tags:
         actor_ctx = _Context()
-        actor_of: dict[int, str] = {}  # id(hit) -> actor id
+        actor_of: dict[int, tuple[str, bool]] = {}  # id(hit) -> actor id, seen as a demonym
+        actor_map = self._actor
         # A name two actors share (Asayish: Iraqi Kurdistan's or north-east Syria's) goes to
         # the one whose country the unambiguous actors of the text name most.
         votes: dict[str, int] = {}
         for hit in hits:
-            if len({f.actor_id for f in hit.actors}) == 1:
-                for cc in self._actor[hit.actors[0].actor_id].countries:
-                    votes[cc] = votes.get(cc, 0) + 1
+            forms = hit.actors
+            if forms:
+                first_id = forms[0].actor_id
+                if all(f.actor_id == first_id for f in forms):
+                    for cc in actor_map[first_id].countries:
+                        votes[cc] = votes.get(cc, 0) + 1
+        added: set[tuple[str, str, float]] = set()  # adding the same evidence twice is a no-op
         for hit in hits:
-            if not hit.actors:
+            forms = hit.actors
+            if not forms:
                 continue
-            ids = dict.fromkeys(f.actor_id for f in hit.actors)
-            actor_id = (
-                next(iter(ids))
-                if len(ids) == 1
-                else max(ids, key=lambda a: sum(votes.get(c, 0) for c in self._actor[a].countries))
-            )
-            actor_of[id(hit)] = actor_id
-            actor = self._actor[actor_id]
-            demonym = all(f.demonym for f in hit.actors if f.actor_id == actor_id)
+            if len(forms) == 1:
+                actor_id = forms[0].actor_id
+                demonym = forms[0].demonym
+            else:
+                ids = dict.fromkeys(f.actor_id for f in forms)
+                actor_id = (
+                    next(iter(ids))
+                    if len(ids) == 1
+                    else max(
+                        ids, key=lambda a: sum(votes.get(c, 0) for c in actor_map[a].countries)
+                    )
+                )
+                demonym = all(f.demonym for f in forms if f.actor_id == actor_id)
+            actor_of[id(hit)] = (actor_id, demonym)
+            actor = actor_map[actor_id]
             if actor.type is ActorType.STATE:
                 weight = 1.0 if demonym else 2.0
             else:
                 weight = 0.5 if len(actor.countries) == 1 else 0.0
             if weight:
-                entity = f"actor:{actor_id}"
-                actor_ctx.add(entity, hit.resolution_key, actor.countries[0], weight, local=False)
+                key = hit.resolution_key
+                if (actor_id, key, weight) not in added:
+                    added.add((actor_id, key, weight))
+                    entity = f"actor:{actor_id}"
+                    actor_ctx.add(entity, key, actor.countries[0], weight, local=False)
 
         # Each distinct key is resolved once; weak positions (sentence opener, headline) count
         # only when every mention of the key is in one.
@@ -1073,23 +1148,54 @@ class Tagger:
             for key, hs in by_key.items()
         }
         surface = {key: text[hs[0].start : hs[0].end] for key, hs in by_key.items()}
+        # What a key's candidates score without context is the same in every pass.
+        prepared = {
+            key: self._prepare(key, hs[0].places, surface[key]) for key, hs in by_key.items()
+        }
+        scope = {
+            key: ({c.country for c in cands}, {c.admin1 for c in cands if c.admin1})
+            for key, cands in prepared.items()
+        }
         resolved: dict[str, Place | None] = {}
         ctx = actor_ctx
-        for _ in range(3):  # until nothing changes; two passes settle almost every text
+        # A pass sees the actors and the places of the pass before; a key whose view of them
+        # is the pass before's keeps its place without being scored again (see _changed).
+        seen: dict[str, set[str]] = {}  # place id -> the keys that put it in the context
+        places: dict[str, Place] = {}
+        for n in range(3):  # until nothing changes; two passes settle almost every text
             previous = resolved
-            resolved = {
-                key: self._best_place(key, hs[0].places, ctx, weak[key], surface[key])
-                for key, hs in by_key.items()
-            }
-            if resolved == previous:
+            if n == 0:
+                resolved = {
+                    key: self._best_place(key, prepared[key], ctx, weak[key]) for key in by_key
+                }
+            else:
+                owners: dict[str, set[str]] = {}
+                for key, place in previous.items():
+                    if place is not None:
+                        owners.setdefault(place.geonameid, set()).add(key)
+                        places[place.geonameid] = place
+                changed = [
+                    (seen.get(e), owners.get(e), places[e].country, _admin1_code(places[e]))
+                    for e in owners.keys() | seen.keys()
+                    if seen.get(e) != owners.get(e)
+                ]
+                seen = owners
+                resolved = {
+                    key: (
+                        self._best_place(key, prepared[key], ctx, weak[key])
+                        if _changed(changed, key, scope[key])
+                        else previous[key]
+                    )
+                    for key in by_key
+                }
+            if resolved == previous or n == 2:
                 break
             ctx = _context_from(actor_ctx, resolved)
         return self._assemble(text, hits, resolved, actor_of)
 
-    def _best_place(
-        self, key: str, candidates: list[Place], ctx: _Context, weak: bool, surface: str
-    ) -> Place | None:
-        s = _Scoring
+    def _prepare(self, key: str, candidates: list[Place], surface: str) -> list[_Candidate]:
+        """The candidates of a key that context can make its place, with what they score
+        without context (the first terms of :meth:`_score`, added in its order)."""
         region = key.endswith("#region") or any(w in _REGION_SUFFIXES for w in key.split())
         # A region named after its own capital yields to the city, unless the text says
         # "province": "Kirkuk" is the city, "Kirkuk province" the governorate.
@@ -1098,8 +1204,7 @@ class Tagger:
             for p in candidates
             if p.is_populated_place and (p.feature_code == "PPLC" or p.population >= 20_000)
         }
-        best: Place | None = None
-        best_score = -math.inf
+        out: list[_Candidate] = []
         for place in candidates:
             if (
                 not region
@@ -1108,28 +1213,17 @@ class Tagger:
                 and (place.country, place.admin1) in cities
             ):
                 continue
-            national = ctx.weight(False, place.country, key)
-            local = ctx.weight(True, place.country, key)
-            importance = max(place.population, place.importance)
-            if not place.is_country and place.country not in BEAT_COUNTRIES and not local:
-                is_region = place.feature_class == "A"
-                needed = s.foreign_min_region_importance if is_region else s.foreign_min_population
-                if importance < needed:
-                    continue
-            score = self._score(place, key, national, local, ctx, surface)
-            if score > best_score:
-                best, best_score = place, score
-        if best is None:
-            return None
-        if best_score < ACCEPT_SCORE + (s.weak_position if weak else 0.0):
-            return None
-        if key in GENERIC_NAMES and not ctx.weight(True, best.country, key):
-            return None
-        return best
+            memo = (place.geonameid, surface)
+            static = self._static_cache.get(memo)
+            if static is None:
+                static = self._static(place, surface)
+                if len(self._static_cache) > 100_000:
+                    self._static_cache.clear()
+                self._static_cache[memo] = static
+            out.append(static)
+        return out
 
-    def _score(
-        self, place: Place, key: str, national: float, local: float, ctx: _Context, surface: str
-    ) -> float:
+    def _static(self, place: Place, surface: str) -> _Candidate:
         s = _Scoring
         exact, main = self._names(place, surface)
         if place.is_country:
@@ -1146,18 +1240,55 @@ class Tagger:
             score = s.other
         if not place.is_geonames:
             score += s.curated
-        score += s.per_magnitude * math.log10(1 + max(place.population, place.importance))
-        if national:
-            score += min(s.national_cap, s.national_factor * math.log2(1 + national))
-        if local:
-            score += min(s.local_cap, s.local_factor * math.log2(1 + local))
-        if place.admin1 and ctx.has_admin1(f"{place.country}.{place.admin1}", key):
-            score += s.same_admin1
-        if place.country in BEAT_COUNTRIES:
-            score += s.beat
-        if not main and place.is_geonames and not place.is_country and not (national or local):
-            score += s.alias_only
-        return score
+        importance = max(place.population, place.importance)
+        score += s.per_magnitude * math.log10(1 + importance)
+        needed = 0
+        if not place.is_country and place.country not in BEAT_COUNTRIES:
+            is_region = place.feature_class == "A"
+            needed = s.foreign_min_region_importance if is_region else s.foreign_min_population
+        return _Candidate(
+            place,
+            place.country,
+            f"{place.country}.{place.admin1}" if place.admin1 else "",
+            score,
+            importance < needed,
+            place.country in BEAT_COUNTRIES,
+            not main and place.is_geonames and not place.is_country,
+        )
+
+    def _best_place(
+        self, key: str, candidates: list[_Candidate], ctx: _Context, weak: bool
+    ) -> Place | None:
+        """The candidate that scores best in this context, if it scores enough."""
+        s = _Scoring
+        best: Place | None = None
+        best_score = -math.inf
+        weight = ctx.weight
+        for c in candidates:
+            national = weight(False, c.country, key)
+            local = weight(True, c.country, key)
+            if c.too_small and not local:
+                continue
+            score = c.base
+            if national:
+                score += min(s.national_cap, s.national_factor * math.log2(1 + national))
+            if local:
+                score += min(s.local_cap, s.local_factor * math.log2(1 + local))
+            if c.admin1 and ctx.has_admin1(c.admin1, key):
+                score += s.same_admin1
+            if c.beat:
+                score += s.beat
+            if c.alias_only and not (national or local):
+                score += s.alias_only
+            if score > best_score:
+                best, best_score = c.place, score
+        if best is None:
+            return None
+        if best_score < ACCEPT_SCORE + (s.weak_position if weak else 0.0):
+            return None
+        if key in GENERIC_NAMES and not ctx.weight(True, best.country, key):
+            return None
+        return best
 
     def _names(self, place: Place, surface: str) -> tuple[bool, bool]:
         """Whether ``surface`` is exactly one of the place's names (up to case, diacritics and
@@ -1184,35 +1315,55 @@ class Tagger:
         text: str,
         hits: list[_Hit],
         resolved: dict[str, Place | None],
-        actor_of: dict[int, str],
+        actor_of: dict[int, tuple[str, bool]],
     ) -> Tags:
-        place_stats: dict[str, _Stats] = {}
+        # Mentions in order of offset: each place's and actor's first mention is its first
+        # offset, and the tags come out in that order.
+        place_offsets: dict[str, list[int]] = {}
+        place_forms: dict[str, dict[str, None]] = {}
         places_by_id: dict[str, Place] = {}
-        actor_stats: dict[str, _Stats] = {}
-        named_states: dict[str, _Stats] = {}
+        actor_offsets: dict[str, list[int]] = {}
+        actor_forms: dict[str, dict[str, None]] = {}
+        actor_named: set[str] = set()  # mentioned by name at least once (not only a demonym)
+        named_states: dict[str, list[int]] = {}
+        actor_map = self._actor
         for hit in sorted(hits, key=lambda h: h.start):
-            surface = text[hit.start : hit.end]
+            start = hit.start
+            surface = text[start : hit.end]
             place = resolved.get(hit.resolution_key) if hit.places else None
             if place is not None:
-                places_by_id[place.geonameid] = place
-                place_stats.setdefault(place.geonameid, _Stats()).add(hit.start, surface)
-            actor_id = actor_of.get(id(hit))
-            if actor_id is not None:
-                stats = actor_stats.setdefault(actor_id, _Stats())
-                demonym = all(f.demonym for f in hit.actors if f.actor_id == actor_id)
-                stats.add(hit.start, surface, demonym=demonym)
-                actor = self._actor[actor_id]
-                named = not demonym and not hit.compound
-                if actor.type is ActorType.STATE and named and actor.countries:
-                    named_states.setdefault(actor.countries[0], _Stats()).add(hit.start, surface)
+                pid = place.geonameid
+                offsets = place_offsets.get(pid)
+                if offsets is None:
+                    places_by_id[pid] = place
+                    place_offsets[pid] = [start]
+                    place_forms[pid] = {surface: None}
+                else:
+                    offsets.append(start)
+                    place_forms[pid].setdefault(surface, None)
+            reading = actor_of.get(id(hit))
+            if reading is not None:
+                actor_id, demonym = reading
+                offsets = actor_offsets.get(actor_id)
+                if offsets is None:
+                    actor_offsets[actor_id] = [start]
+                    actor_forms[actor_id] = {surface: None}
+                else:
+                    offsets.append(start)
+                    actor_forms[actor_id].setdefault(surface, None)
+                if not demonym:
+                    actor_named.add(actor_id)
+                    actor = actor_map[actor_id]
+                    if not hit.compound and actor.type is ActorType.STATE and actor.countries:
+                        named_states.setdefault(actor.countries[0], []).append(start)
 
         place_tags = tuple(
-            _place_tag(places_by_id[pid], st)
-            for pid, st in sorted(place_stats.items(), key=lambda kv: kv[1].first)
+            _place_tag(places_by_id[pid], offsets, place_forms[pid])
+            for pid, offsets in place_offsets.items()
         )
         actor_tags = tuple(
-            _actor_tag(self._actor[aid], st)
-            for aid, st in sorted(actor_stats.items(), key=lambda kv: kv[1].first)
+            _actor_tag(actor_map[aid], offsets, actor_forms[aid], aid in actor_named)
+            for aid, offsets in actor_offsets.items()
         )
 
         # A place's country counts each mention of the place; a named state counts the
@@ -1224,9 +1375,9 @@ class Tagger:
             counts[tag.country] = counts.get(tag.country, 0) + tag.mentions
             first[tag.country] = min(first.get(tag.country, tag.first_offset), tag.first_offset)
             if tag.feature.startswith("A/PCL"):
-                counted.update((tag.country, o) for o in place_stats[tag.id].offsets)
-        for cc, st in named_states.items():
-            uncounted = [o for o in st.offsets if (cc, o) not in counted]
+                counted.update((tag.country, o) for o in place_offsets[tag.id])
+        for cc, offsets in named_states.items():
+            uncounted = [o for o in offsets if (cc, o) not in counted]
             if uncounted:
                 counts[cc] = counts.get(cc, 0) + len(uncounted)
                 first[cc] = min(first.get(cc, uncounted[0]), uncounted[0])
@@ -1266,21 +1417,46 @@ class _Refiner:
         self.extra: list[_Hit] = []
 
     def run(self) -> list[_Hit]:
+        # Each rule runs only on the hits it can apply to (its own first test, hoisted).
+        state_cc = self.tagger._state_cc
+        title = self.title
         for hit in self.hits:
             if not (hit.actors or hit.places):
                 continue  # cleared by a neighbour's rule
-            self._compound(hit)
-            if self._person(hit) or self._fragment(hit):
+            state = all(not f.demonym and state_cc[f.actor_id] for f in hit.actors)
+            one_word = hit.first == hit.last
+            if hit.actors and state:
+                self._compound(hit)
+            if one_word and (
+                (state and hit.lead and self._person(hit))
+                or (hit.first not in title and self._fragment(hit))
+            ):
                 hit.clear()
                 continue
-            self._opener(hit)
-            self._region(hit)
-            self._town_not_person(hit)
-            self._army(hit)
+            if one_word and not hit.actors:
+                self._opener(hit)
+            if hit.places and not hit.actors:
+                self._region(hit)
+            if one_word and hit.actors:
+                self._town_not_person(hit)
+            if hit.actors:
+                self._army(hit)
         self._propagate_surnames()
         self._short_names()
         kept = [h for h in self.hits if h.actors or h.places]
         return sorted(kept + self.extra, key=lambda h: (h.first, h.last))
+
+    def next_index(self, hit: _Hit, k: int = 1) -> int:
+        """The index of the k-th word after the hit if the name could run on to it (only
+        spaces, dashes and apostrophes between), or -1."""
+        i = hit.last + k
+        if i >= len(self.tokens.raws):
+            return -1
+        joined = self.tokens.joined
+        for j in range(hit.last + 1, i + 1):
+            if not joined[j]:
+                return -1
+        return i
 
     # -- neighbourhood -------------------------------------------------------------------------
 
@@ -1296,22 +1472,6 @@ class _Refiner:
         """Word ``i`` is in no hit that still tags something."""
         o = self.owner.get(i)
         return o is None or not (o.actors or o.places)
-
-    def after(self, hit: _Hit, k: int = 1) -> _Token | None:
-        """The k-th word after the hit, if the name could run on to it."""
-        i = hit.last + k
-        if i >= len(self.tokens):
-            return None
-        joined = self.tokens.joined
-        if all(joined[j] for j in range(hit.last + 1, i + 1)):
-            return self.tokens[i]
-        return None
-
-    def before(self, hit: _Hit) -> _Token | None:
-        """The word before the hit, if the name could run on from it."""
-        if hit.lead > 0 and self.tokens.joined[hit.lead]:
-            return self.tokens[hit.lead - 1]
-        return None
 
     def word_before(self, hit: _Hit, k: int = 1) -> str:
         i = hit.lead - k
@@ -1347,11 +1507,11 @@ class _Refiner:
         """ "Iran-backed", "U.S.-led": the state acts; its country is not a place here."""
         if not hit.actors or not self.tagger._is_state_reading(hit):
             return
-        nxt = self.after(hit)
+        i = self.next_index(hit)
         if (
-            nxt is not None
-            and nxt.prev_gap in ("-", "\u2010", "\u2011")
-            and nxt.raw.lower() in COMPOUND_ACTOR_SUFFIXES
+            i >= 0
+            and self.tokens.gaps[i] in ("-", "\u2010", "\u2011")
+            and self.tokens.raws[i].lower() in COMPOUND_ACTOR_SUFFIXES
         ):
             hit.places = []
             hit.compound = True
@@ -1361,22 +1521,22 @@ class _Refiner:
         Jordan", "Rebecca Jordan", "Colonel Dana Whitfield"."""
         if hit.size != 1 or hit.lead == 0 or not self.tagger._is_state_reading(hit):
             return False
-        head = self.tokens[hit.first]
-        if head.sentence_start and self.tokens[hit.lead - 1].raw.lower() not in ROLE_WORDS:
+        tokens = self.tokens
+        opener = tokens.sentence[hit.first]
+        prev_lower = tokens.raws[hit.lead - 1].lower()
+        if opener and prev_lower not in ROLE_WORDS:
             return False
-        prev_any = self.tokens[hit.lead - 1]
-        gap = self.tokens[hit.lead].prev_gap
-        role = prev_any.raw.lower() in ROLE_WORDS and (
+        gap = tokens.gaps[hit.lead]
+        role = prev_lower in ROLE_WORDS and (
             _JOINER_RE.fullmatch(gap) is not None
-            or (gap.strip() == "." and prev_any.raw.lower() in _ABBREVIATIONS)
+            or (gap.strip() == "." and prev_lower in _ABBREVIATIONS)
         )
-        prev = self.before(hit)
         named = (
-            prev is not None
-            and not head.sentence_start
+            tokens.joined[hit.lead]
+            and not opener
             and hit.first not in self.title
-            and not any(c in _DASHES for c in head.prev_gap)
-            and self.name_like(prev)
+            and not any(c in _DASHES for c in tokens.gaps[hit.first])
+            and self.name_like(tokens[hit.lead - 1])
             and self.clear_if_lone(hit.lead - 1)  # "George Washington": George is no place
         )
         if role or named:
@@ -1390,45 +1550,42 @@ class _Refiner:
         Ar Rass, "Gulf of Aden" not the city."""
         if hit.size != 1 or hit.first in self.title:
             return False
+        tokens = self.tokens
+        raws = tokens.raws
         lone_place = bool(hit.places) and not hit.actors
         if (
             lone_place
             and not any(p.is_country for p in hit.places)
             and self.word_before(hit) == "of"
             and self.word_before(hit, 2) in _FEATURE_HEADS
-            and self.tokens[hit.lead - 2].capitalised
+            and tokens[hit.lead - 2].capitalised
         ):
             return True
         if _strong(hit):
             return False
         if not lone_place and not _lone_person(self.tagger, hit):
             return False
-        nxt = self.after(hit)
+        i = self.next_index(hit)
         if (
             lone_place
-            and nxt is not None
-            and not any(c in _DASHES for c in nxt.prev_gap)
-            and nxt.capitalised
-            and nxt.raw.lower() not in NAME_CONNECTORS
-            and nxt.key not in self.tagger._not_names
+            and i >= 0
+            and not any(c in _DASHES for c in tokens.gaps[i])
+            and _capitalised(raws[i])
+            and raws[i].lower() not in NAME_CONNECTORS
+            and tokens.keys[i] not in self.tagger._not_names
             and self.clear_if_lone(hit.last + 1)
         ):
             return True
-        art, tail = self.after(hit), self.after(hit, 2)
-        if (
-            art is not None
-            and art.article
-            and tail is not None
-            and tail.capitalised
-            and self.clear_if_lone(hit.last + 2)
-        ):
-            return True
-        prev = self.before(hit)
+        if i >= 0 and tokens.articles[i]:
+            j = self.next_index(hit, 2)
+            if j >= 0 and _capitalised(raws[j]) and self.clear_if_lone(hit.last + 2):
+                return True
         return (
             hit.lead < hit.first
-            and prev is not None
-            and prev.capitalised
-            and prev.raw.lower() not in self.tagger._not_names
+            and hit.lead > 0
+            and tokens.joined[hit.lead]
+            and _capitalised(raws[hit.lead - 1])
+            and raws[hit.lead - 1].lower() not in self.tagger._not_names
             and self.clear_if_lone(hit.lead - 1)
         )
 
@@ -1444,15 +1601,17 @@ class _Refiner:
         """ "Duhok province", "the province of Anbar": the region, not the city."""
         if not hit.places or hit.actors:
             return
-        nxt = self.after(hit)
+        i = self.next_index(hit)
+        after = i >= 0 and self.tokens.raws[i].lower() in _REGION_SUFFIXES
         before = self.word_before(hit) == "of" and self.word_before(hit, 2) in _REGION_SUFFIXES
-        after = nxt is not None and nxt.raw.lower() in _REGION_SUFFIXES
+        if not (before or after):
+            return
         admin = [p for p in hit.places if p.feature_class == "A" and not p.is_country]
-        if (before or after) and admin:
+        if admin:
             hit.places = admin
             hit.region = True
-            if after and nxt is not None and self.free(hit.last + 1):
-                hit.end = nxt.end
+            if after and self.free(hit.last + 1):
+                hit.end = self.tokens.ends[i]
 
     def _town_not_person(self, hit: _Hit) -> None:
         """ "in al-Baghdadi", "the town of al-Baghdadi": a place, not the man."""
@@ -1465,14 +1624,19 @@ class _Refiner:
         """ "Iraq's army", "Lebanese soldiers", "Turkish drones": that country's forces too."""
         if not hit.actors:
             return
-        nxt = self.after(hit)
-        if nxt is None or nxt.raw.lower() not in MILITARY_NOUNS:
+        i = self.next_index(hit)
+        if i < 0 or self.tokens.raws[i].lower() not in MILITARY_NOUNS:
             return
         state = next((f.actor_id for f in hit.actors if self.tagger._state_countries(f)), None)
         army = self.tagger._armies.get(state) if state else None
         if army is not None and self.free(hit.last + 1):
             army_hit = _Hit(
-                hit.first, hit.last + 1, hit.lead, hit.start, nxt.end, f"{hit.key} {nxt.key}"
+                hit.first,
+                hit.last + 1,
+                hit.lead,
+                hit.start,
+                self.tokens.ends[i],
+                f"{hit.key} {self.tokens.keys[i]}",
             )
             army_hit.actors = [_ActorForm(army, "", False, False, False)]
             self.extra.append(army_hit)
@@ -1493,19 +1657,25 @@ class _Refiner:
         actor ("Fatah" after "the Fatah alliance"), when its own dictionary owner belongs to
         no country the text otherwise mentions (the Palestinian Fatah in an Iraqi story)."""
         actors = self.tagger._actor
+        keys = self.tokens.keys
         longer: dict[str, str] = {}
-        keys_by_country: dict[str, set[str]] = {}
         for hit in self.hits:
-            for f in hit.actors:
-                for c in actors[f.actor_id].countries:
-                    keys_by_country.setdefault(c, set()).add(hit.key)
-            if hit.actors and hit.size > 1:
-                longer.setdefault(self.tokens.keys[hit.first], hit.actors[0].actor_id)
+            if hit.actors and hit.first != hit.last:
+                longer.setdefault(keys[hit.first], hit.actors[0].actor_id)
+        if not longer:
+            return  # most texts: no rule to apply
+        keys_by_country: dict[str, set[str]] | None = None  # made before any hit changes
         for hit in self.hits:
-            target = longer.get(hit.key) if hit.size == 1 and hit.actors else None
+            target = longer.get(hit.key) if hit.first == hit.last and hit.actors else None
             if target is None or target in {f.actor_id for f in hit.actors}:
                 continue
-            others = {c for c, keys in keys_by_country.items() if keys - {hit.key}}
+            if keys_by_country is None:
+                keys_by_country = {}
+                for other in self.hits:
+                    for f in other.actors:
+                        for c in actors[f.actor_id].countries:
+                            keys_by_country.setdefault(c, set()).add(other.key)
+            others = {c for c, ks in keys_by_country.items() if ks - {hit.key}}
             own = {c for f in hit.actors for c in actors[f.actor_id].countries}
             if not own & others and set(actors[target].countries) & others:
                 hit.actors = [_ActorForm(target, "", False, False, True)]
@@ -1579,24 +1749,7 @@ def _lone_person(tagger: Tagger, hit: _Hit | None) -> bool:
     )
 
 
-@dataclass(slots=True)
-class _Stats:
-    offsets: list[int] = field(default_factory=list)
-    forms: dict[str, None] = field(default_factory=dict)
-    names: int = 0
-
-    def add(self, offset: int, surface: str, *, demonym: bool = False) -> None:
-        self.offsets.append(offset)
-        self.forms.setdefault(surface, None)
-        if not demonym:
-            self.names += 1
-
-    @property
-    def first(self) -> int:
-        return min(self.offsets)
-
-
-def _place_tag(place: Place, st: _Stats) -> PlaceTag:
+def _place_tag(place: Place, offsets: list[int], forms: dict[str, None]) -> PlaceTag:
     return PlaceTag(
         id=place.geonameid,
         name=place.name,
@@ -1607,24 +1760,65 @@ def _place_tag(place: Place, st: _Stats) -> PlaceTag:
         feature=f"{place.feature_class}/{place.feature_code}",
         lat=place.lat,
         lon=place.lon,
-        mentions=len(st.offsets),
-        first_offset=st.first,
-        surface_forms=tuple(st.forms),
+        mentions=len(offsets),
+        first_offset=offsets[0],  # mentions are gathered in order of offset
+        surface_forms=tuple(forms),
     )
 
 
-def _actor_tag(actor: Actor, st: _Stats) -> ActorTag:
+def _actor_tag(actor: Actor, offsets: list[int], forms: dict[str, None], named: bool) -> ActorTag:
     return ActorTag(
         id=actor.id,
         name=actor.name,
         type=actor.type.value,
         countries=actor.countries,
         parent=actor.parent,
-        mentions=len(st.offsets),
-        first_offset=st.first,
-        surface_forms=tuple(st.forms),
-        via="name" if st.names else "demonym",
+        mentions=len(offsets),
+        first_offset=offsets[0],
+        surface_forms=tuple(forms),
+        via="name" if named else "demonym",
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """A place candidate of a key with what it scores before context (:meth:`Tagger._static`)."""
+
+    place: Place
+    country: str
+    admin1: str  # "CC.code", "" for none
+    base: float  # feature prior, curated, importance: the context-free terms, in order
+    too_small: bool  # outside the beat and below the population it needs without local context
+    beat: bool
+    alias_only: bool  # named by an alternate name only: penalised without context
+
+
+def _admin1_code(place: Place) -> str:
+    return f"{place.country}.{place.admin1}" if place.admin1 else ""
+
+
+def _visible(keys: set[str] | None, key: str) -> bool:
+    """Whether a place put in the context by ``keys`` is evidence for ``key`` (see
+    :meth:`_Context.weight`: a place counts for every key but its own)."""
+    return keys is not None and (len(keys) > 1 or (len(keys) == 1 and key not in keys))
+
+
+def _changed(
+    changed: list[tuple[set[str] | None, set[str] | None, str, str]],
+    key: str,
+    scope: tuple[set[str], set[str]],
+) -> bool:
+    """Whether ``key`` sees other evidence than in the pass before, given the places whose
+    keys changed (keys before, keys now, country, first-level region): a place's weight
+    depends on the place alone, and counts only for candidates in its country or region
+    (``scope``: the countries and the regions of the key's candidates)."""
+    countries, regions = scope
+    for before, now, country, region in changed:
+        if (country in countries or region in regions) and _visible(before, key) != _visible(
+            now, key
+        ):
+            return True
+    return False
 
 
 def _context_from(actors: _Context, resolved: dict[str, Place | None]) -> _Context:

@@ -15,6 +15,7 @@ canonical URL).
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import time
 from datetime import UTC, datetime
@@ -129,6 +130,9 @@ def build_app(settings: Settings) -> faust.App:
         es_holder["es"] = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=60)
         await ensure_template(es_holder["es"], settings)
         tagger()  # load the gazetteer and automata before the first article
+        # Move those long-lived objects (~200 MB) out of the collector's sight: otherwise every
+        # collection walks them, which costs about a tenth of the tag stage's time.
+        gc.freeze()
 
     @app.agent(raw_topic)
     async def clean_stage(stream: Any) -> None:

@@ -401,3 +401,64 @@ def test_tag_command_one_file_is_indented(
     out, _ = capsys.readouterr()
     assert out.startswith("{\n  ")
     assert "source" not in json.loads(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Shortcuts of the hot paths give what the plain computation gives
+
+
+def _demo_texts() -> list[str]:
+    gold = sorted((ROOT / "services" / "sitrep" / "data" / "demo" / "gold").glob("*.txt"))
+    texts = [p.read_text(encoding="utf-8") for p in gold]
+    texts += [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.glob("*.txt"))]
+    return texts
+
+
+def test_resolution_skips_only_keys_whose_evidence_is_unchanged(
+    tagger: Tagger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key keeps its place of the pass before only when no place it can see changed: the
+    same tags as scoring every key in every pass."""
+    import sitrep.tag as tag_module
+
+    texts = _demo_texts()
+    texts += [p for t in texts for p in t.split("\n\n") if p.strip()]
+    skipping = [json.dumps(tagger.tag_text(t).to_dict(), sort_keys=True) for t in texts]
+    monkeypatch.setattr(tag_module, "_changed", lambda *args: True)
+    rescoring = [json.dumps(tagger.tag_text(t).to_dict(), sort_keys=True) for t in texts]
+    assert skipping == rescoring
+
+
+@pytest.mark.parametrize(
+    ("text", "raws", "gaps"),
+    [
+        ("Forces left the U.S.", ["Forces", "left", "the", "U.S."], ["", " ", " ", " "]),
+        ("Iraq's army. ", ["Iraq", "army"], ["", " "]),  # the gap after the possessive
+        ("(l'Irak) -- and", ["Irak", "and"], ["(l'", ") -- "]),
+        ("...", [], []),
+        ("", [], []),
+    ],
+)
+def test_tokens_and_gaps(text: str, raws: list[str], gaps: list[str]) -> None:
+    from sitrep.tag import _tokenise
+
+    tokens = _tokenise(text)
+    assert tokens.raws == raws
+    assert tokens.gaps == gaps
+    assert [text[s:e] for s, e in zip(tokens.starts, tokens.ends, strict=True)] == raws
+
+
+def test_tokens_when_the_gap_cache_is_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sitrep.tag as tag_module
+
+    text = "Iraq, Syria; Jordan - Lebanon. Egypt: Libya (Yemen) Oman"
+    expected = tag_module._tokenise(text)
+    monkeypatch.setattr(tag_module, "_GAP_CACHE_MAX", 2)
+    tag_module._GAP_SENTENCE.clear()
+    tag_module._GAP_JOINED.clear()
+    tokens = tag_module._tokenise(text)
+    assert (tokens.raws, tokens.sentence, tokens.joined) == (
+        expected.raws,
+        expected.sentence,
+        expected.joined,
+    )
