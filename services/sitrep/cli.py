@@ -29,6 +29,11 @@ app.add_typer(stack_app, name="stack")
 feeds_app = typer.Typer(help="The feed registry (a compacted Kafka topic).",
                         no_args_is_help=True)
 app.add_typer(feeds_app, name="feeds")
+subscriptions_app = typer.Typer(
+    help="Keyword alert subscriptions (a compacted Kafka topic; the worker matches them).",
+    no_args_is_help=True,
+)
+app.add_typer(subscriptions_app, name="subscriptions")
 kibana_app = typer.Typer(help="Kibana saved objects (data views, the sitrep overview dashboard).",
                          no_args_is_help=True)
 app.add_typer(kibana_app, name="kibana")
@@ -244,11 +249,233 @@ def poller(
 
 @app.command("worker")
 def worker() -> None:
-    """Run the stream processors (clean, tag, index) until stopped; run several to scale."""
+    """Run the stream processors (clean, tag, index, alerts) until stopped; run several to
+    scale."""
     from sitrep.worker import run_worker
 
     s = settings()
     run_worker(s, loglevel=s.log_level.lower())
+
+
+@app.command("api")
+def api(
+    host: str | None = typer.Option(None, help="Listen address (default: SITREP_API_HOST)."),
+    port: int | None = typer.Option(None, help="Port (default: SITREP_API_PORT)."),
+) -> None:
+    """Serve the search and subscriptions API (OpenAPI docs at /docs) until stopped."""
+    from sitrep.api import run_api
+
+    run_api(settings(), host, port)
+
+
+def _filters(region: list[str], country: list[str], actor: list[str], actor_type: list[str],
+             source: list[str], lang: list[str]) -> Any:
+    from sitrep.search import Filters
+
+    try:
+        return Filters(region=region, country=country, actor=actor, actor_type=actor_type,
+                       source=source, lang=lang)
+    except ValueError as exc:
+        err.print(f"[red]bad filter:[/] {str(exc).splitlines()[-1]}", highlight=False)
+        raise typer.Exit(2) from exc
+
+
+def _point_at(query: str, position: int | None) -> None:
+    """Show where in the query a mistake is, as a caret under it."""
+    if position is not None and query:
+        err.print(f"  {query}", markup=False, highlight=False)
+        err.print("  " + " " * min(position, len(query)) + "^", markup=False, highlight=False)
+
+
+@app.command("search")
+def search_command(
+    query: str = typer.Argument("", help='e.g. \'soleimani country:IQ\', \'"Popular '
+                                "Mobilization\" -lang:ar\'"),
+    region: list[str] = typer.Option([], "--region", help="admin1 key (IQ.15) or name."),
+    country: list[str] = typer.Option([], "--country", help="ISO code or country name."),
+    actor: list[str] = typer.Option([], "--actor", help="Actor id or name."),
+    actor_type: list[str] = typer.Option([], "--actor-type", help="e.g. armed_group."),
+    source: list[str] = typer.Option([], "--source", help="Feed or site name."),
+    lang: list[str] = typer.Option([], "--lang", help="Language code, e.g. en."),
+    since: str | None = typer.Option(None, help="ISO date/time or an age: 24h, 7d, 2w."),
+    until: str | None = typer.Option(None, help="ISO date/time or an age."),
+    sort: str = typer.Option("relevance", help="relevance or date."),
+    size: int = typer.Option(10, help="Results to show."),
+    collapse: bool = typer.Option(True, help="One result per story (near-duplicates folded)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the API's JSON answer."),
+) -> None:
+    """Full-text search from the terminal: the same code and query language as GET /search."""
+    from elasticsearch import Elasticsearch
+
+    from sitrep.search import SearchError, SearchRequest, parse_when, search_sync
+
+    s = settings()
+    try:
+        if sort not in ("relevance", "date"):
+            raise SearchError("--sort must be relevance or date", field="sort")
+        request = SearchRequest(
+            q=query, filters=_filters(region, country, actor, actor_type, source, lang),
+            since=parse_when(since, field="since") if since else None,
+            until=parse_when(until, field="until") if until else None,
+            sort=sort, size=size, collapse=collapse,
+        )
+        es = Elasticsearch(s.elasticsearch_url, request_timeout=30)
+        try:
+            result = search_sync(es, s, request)
+        finally:
+            es.close()
+    except SearchError as exc:
+        err.print(f"[red]bad search ({exc.field}):[/] {exc.message}", highlight=False)
+        _point_at(query, exc.position)
+        raise typer.Exit(2) from exc
+    if as_json:
+        out.print(result.model_dump_json(), markup=False, highlight=False, soft_wrap=True)
+        return
+    print_search(result, f"search {query!r}" if query else "search")
+
+
+def print_search(result: Any, title: str) -> None:
+    """Results, then the facets, as rich tables (sitrep search and make demo)."""
+    import html
+    import re
+
+    exact = "" if result.total_is_exact else "at least "
+    table = Table(title=f"{title}: {exact}{result.total} articles, {result.took_ms} ms")
+    for column in ("published", "source", "title", "matched text", "actors", "places"):
+        table.add_column(column, overflow="fold")
+    for hit in result.hits:
+        fragments = hit.highlight.get("text") or hit.highlight.get("title") or []
+        # The API's fragments are HTML-escaped with <mark> around matches; a terminal gets
+        # the plain text with the matches in bold.
+        matched = re.sub(r"<mark>(.*?)</mark>", r"[bold yellow]\1[/]",
+                         html.unescape(fragments[0]).replace("[", "\\[")
+                         if fragments else "")
+        more = f" (+{hit.story_size - 1} similar)" if hit.story_size and \
+            hit.story_size > 1 else ""
+        table.add_row((hit.published or "")[:10], hit.source or "", (hit.title or "") + more,
+                      matched, ", ".join(hit.actor_names[:5]), ", ".join(hit.place_names[:5]))
+    out.print(table)
+    for facet in ("country", "region", "actor", "source", "day"):
+        buckets = result.facets.get(facet) or []
+        values = ", ".join(f"{b.label or b.value} ({b.count})" for b in buckets[:10])
+        if values:
+            out.print(f"[bold]{facet}:[/] {values}", highlight=False)
+
+
+@subscriptions_app.command("add")
+def subscriptions_add(
+    name: str = typer.Argument(..., help="A name for people: 'Soleimani in Iraq'."),
+    query: str = typer.Argument("", help="Query in the search language."),
+    region: list[str] = typer.Option([], "--region"),
+    country: list[str] = typer.Option([], "--country"),
+    actor: list[str] = typer.Option([], "--actor"),
+    actor_type: list[str] = typer.Option([], "--actor-type"),
+    source: list[str] = typer.Option([], "--source"),
+    lang: list[str] = typer.Option([], "--lang"),
+    webhook: str | None = typer.Option(None, help="URL to POST each alert to (signed)."),
+    secret: str | None = typer.Option(None, help="HMAC secret for the webhook (default: new)."),
+    email: list[str] = typer.Option([], "--email", help="Address to mail alerts to."),
+    digest: int | None = typer.Option(
+        None, help="Send a digest every N minutes instead of each alert at once."),
+) -> None:
+    """Subscribe a query to alerts (Kafka topic `alerts` always; webhook and e-mail optional)."""
+    import asyncio
+
+    from pydantic import ValidationError as PydanticError
+
+    from sitrep.subscriptions import SubscriptionError, SubscriptionSpec, SubscriptionStore, create
+
+    s = settings()
+    try:
+        spec = SubscriptionSpec(
+            name=name, query=query,
+            filters=_filters(region, country, actor, actor_type, source, lang),
+            webhook={"url": webhook, **({"secret": secret} if secret else {})}
+            if webhook else None,
+            email=email, mode="digest" if digest else "immediate",
+            digest_minutes=digest or 60,
+        )
+        subscription = create(spec, s)
+    except PydanticError as exc:
+        problem = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        err.print(f"[red]bad subscription:[/] {problem}", highlight=False)
+        raise typer.Exit(2) from exc
+    except SubscriptionError as exc:
+        err.print(f"[red]bad subscription ({exc.field}):[/] {exc.message}", highlight=False)
+        _point_at(query, exc.position)
+        raise typer.Exit(2) from exc
+
+    async def put() -> None:
+        store = SubscriptionStore(s, client_id="sitrep-cli")
+        await store.put(subscription)
+        await store.stop()
+
+    asyncio.run(put())
+    out.print(f"added subscription {subscription.id} ({subscription.name}): "
+              f"{', '.join(subscription.channels())}", highlight=False)
+    if subscription.webhook:
+        out.print(f"webhook secret (X-Sitrep-Signature key): {subscription.webhook.secret}",
+                  highlight=False)
+
+
+def _load_subscriptions() -> list[Any]:
+    import asyncio
+
+    from sitrep.subscriptions import SubscriptionStore
+
+    async def load() -> list[Any]:
+        store = SubscriptionStore(settings(), client_id="sitrep-cli")
+        await store.start(follow=False)
+        return store.all()
+
+    return asyncio.run(load())
+
+
+@subscriptions_app.command("list")
+def subscriptions_list(
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per subscription."),
+) -> None:
+    """Every subscription: query, filters, channels and mode (webhook secrets hidden)."""
+    import json
+
+    found = _load_subscriptions()
+    if as_json:
+        for sub in found:
+            out.print(json.dumps(sub.public()), markup=False, highlight=False, soft_wrap=True)
+        return
+    table = Table(title=f"{len(found)} subscriptions")
+    for column in ("id", "name", "query", "filters", "channels", "mode"):
+        table.add_column(column, overflow="fold")
+    for sub in found:
+        filters = ", ".join(f"{k}={'|'.join(v)}" for k, v in sub.filters.model_dump().items()
+                            if v)
+        channels = ", ".join(sub.channels())
+        mode = f"digest every {sub.digest_minutes} min" if sub.mode == "digest" else sub.mode
+        table.add_row(sub.id, sub.name, sub.query, filters, channels, mode)
+    out.print(table)
+
+
+@subscriptions_app.command("remove")
+def subscriptions_remove(
+    subscription_id: str = typer.Argument(..., help="The id `subscriptions list` shows."),
+) -> None:
+    """Remove a subscription; workers stop matching it within a second."""
+    import asyncio
+
+    from sitrep.subscriptions import SubscriptionStore
+
+    async def remove() -> bool:
+        store = SubscriptionStore(settings(), client_id="sitrep-cli")
+        await store.start(follow=False)
+        try:
+            return await store.remove(subscription_id)
+        finally:
+            await store.stop()
+
+    if not asyncio.run(remove()):
+        err.print(f"[red]no subscription with id {subscription_id}[/]")
+        raise typer.Exit(1)
+    out.print(f"removed subscription {subscription_id}")
 
 
 @app.command("clean")

@@ -153,6 +153,58 @@ class Settings(BaseSettings):
         'a JSON list, e.g. `["/etc/sitrep/actors.yaml"]`.'
     )
 
+    # --- search API (`sitrep api`) and alerts -----------------------------------------
+    api_host: str = Field("127.0.0.1", description="Address `sitrep api` listens on.")
+    api_port: int = Field(8000, ge=1, le=65535, description="Port of `sitrep api`.")
+    api_keys: list[str] = Field(
+        default_factory=list, description="API keys allowed to write (feeds, subscriptions), "
+        'sent as `X-API-Key` or `Authorization: Bearer`; a JSON list, e.g. `["k1"]`. With '
+        "none configured every write is refused (401).",
+    )
+    api_read_keys: list[str] = Field(
+        default_factory=list, description="When set, reads (search, articles, subscriptions) "
+        "need one of these keys or a write key; empty: reads are open.",
+    )
+    api_max_body_bytes: int = Field(
+        65_536, gt=0, description="Largest request body `sitrep api` accepts (413 beyond)."
+    )
+    search_max_size: int = Field(
+        100, ge=1, description="Most results one search page may ask for."
+    )
+    allow_private_urls: bool = Field(
+        False, description="Accept webhook and feed URLs (from the API) that point at private, "
+        "loopback or link-local addresses. Off: they are refused, so the API cannot be used to "
+        "reach internal services.",
+    )
+    webhook_timeout: float = Field(
+        10.0, gt=0, description="Seconds a webhook endpoint has to answer one delivery."
+    )
+    delivery_max_attempts: int = Field(
+        12, ge=1, description="Tries per alert and channel before it goes to the dead letter "
+        "(with the backoff below, about 5 minutes of retrying)."
+    )
+    delivery_backoff: float = Field(
+        2.0, gt=0, description="First retry delay of a failed delivery (s); doubles per try."
+    )
+    delivery_backoff_max: float = Field(
+        30.0, gt=0, description="Longest delay between two delivery tries (s)."
+    )
+    delivery_sweep_interval: float = Field(
+        2.0, gt=0, description="How often the worker looks for deliveries due for a retry and "
+        "digests due for sending (s)."
+    )
+    smtp_host: str | None = Field(
+        None, description="SMTP server for e-mail alerts; unset: e-mail channels fail "
+        "(and are dead-lettered) with that reason."
+    )
+    smtp_port: int = Field(25, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_username: str | None = Field(None, description="SMTP login, if the server needs one.")
+    smtp_password: str | None = Field(None, description="SMTP password.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_from: str = Field(
+        "sitrep@localhost", description="Sender address of e-mail alerts."
+    )
+
     # --- Kibana --------------------------------------------------------------------------
     kibana_url: str | None = Field(
         None, description="Kibana URL. When set, `sitrep setup` imports the saved objects "

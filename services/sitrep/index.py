@@ -273,8 +273,11 @@ class Indexer:
 
     async def index(
         self, articles: Sequence[dict[str, Any]]
-    ) -> list[tuple[dict[str, Any], str | None]]:
-        """Write a batch; returns (article, error or None) per article.
+    ) -> list[tuple[dict[str, Any], dict[str, Any], str | None]]:
+        """Write a batch; returns (article, its document, error or None) per article.
+
+        The documents are returned because they are what the alert matcher must see: exactly
+        what search will find, with the story each was assigned to.
 
         Errors returned are the document's own (a mapping conflict...): they belong in the
         dead-letter topic. Unreachable or overloaded Elasticsearch is retried here with
@@ -305,26 +308,33 @@ class Indexer:
         for error in errors:
             item = next(iter(error.values()))
             failed[str(item.get("_id"))] = json.dumps(item.get("error"))[:1000]
-        return [(a, failed.get(d["id"])) for a, d in zip(articles, docs, strict=True)]
+        return [(a, d, failed.get(d["id"])) for a, d in zip(articles, docs, strict=True)]
 
     async def _with_retries(self, operation: Any, *args: Any) -> Any:
-        from elastic_transport import ConnectionError as TransportConnectionError
-        from elastic_transport import ConnectionTimeout
-        from elasticsearch import ApiError
+        return await with_retries(operation, *args)
 
-        delay = 0.5
-        while True:
-            try:
-                return await operation(*args)
-            except (TransportConnectionError, ConnectionTimeout) as exc:
-                reason = f"elasticsearch unreachable: {exc}"
-            except ApiError as exc:
-                if exc.meta.status not in (429, 502, 503, 504):
-                    raise
-                reason = f"elasticsearch busy: HTTP {exc.meta.status}"
-            log.warning("index write failed, retrying", reason=reason[:300], in_seconds=delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
+
+async def with_retries(operation: Any, *args: Any) -> Any:
+    """Run an Elasticsearch operation until it succeeds: an unreachable or overloaded cluster
+    is waited for with exponential backoff (capped at 30 s), because a stage that gave up
+    would drop what it holds; a refusal of the request itself is raised."""
+    from elastic_transport import ConnectionError as TransportConnectionError
+    from elastic_transport import ConnectionTimeout
+    from elasticsearch import ApiError
+
+    delay = 0.5
+    while True:
+        try:
+            return await operation(*args)
+        except (TransportConnectionError, ConnectionTimeout) as exc:
+            reason = f"elasticsearch unreachable: {exc}"
+        except ApiError as exc:
+            if exc.meta.status not in (429, 502, 503, 504):
+                raise
+            reason = f"elasticsearch busy: HTTP {exc.meta.status}"
+        log.warning("elasticsearch call failed, retrying", reason=reason[:300], in_seconds=delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 30.0)
 
 
 def facet_counts(aggregations: dict[str, Any]) -> dict[str, list[tuple[str, int]]]:

@@ -42,6 +42,7 @@ from sitrep.index import stems
 
 __all__ = [
     "FIELDS",
+    "FILTER_ONLY_FIELDS",
     "MAX_DEPTH",
     "MAX_LENGTH",
     "And",
@@ -62,6 +63,9 @@ __all__ = [
 
 #: The field names a query may filter on (``name:value``).
 FIELDS: Final = ("actor", "country", "lang", "region", "source")
+#: Fields only the structured filters of a request build (``actor_type=militia``); the query
+#: language does not offer them, but the tree, Elasticsearch and the matcher all do.
+FILTER_ONLY_FIELDS: Final = ("actor_type",)
 #: Longer queries are refused: nobody types them, and they bound the parser's work.
 MAX_LENGTH: Final = 2000
 #: Parentheses plus negations, nested; bounds recursion well below Python's limit.
@@ -380,6 +384,11 @@ class _Parser:
             return node
         if token.kind == ")":
             raise QuerySyntaxError(f'unexpected ")" at position {token.position}', token.position)
+        if token.kind == "EOF":  # "(" at the very end
+            raise QuerySyntaxError(
+                f"the query ends at position {token.position} where a word, a phrase or a"
+                " field was expected", token.position,
+            )
         raise QuerySyntaxError(  # pragma: no cover - parse_and/need_operand catch the rest
             f"unexpected {_describe(token)} at position {token.position}", token.position
         )
@@ -461,7 +470,9 @@ def parse(query: str) -> Node:
         )
     _check_alternatives(node)
     if not _positive(node):
-        raise QuerySyntaxError("a query of only exclusions matches nothing: add a term", 0)
+        raise QuerySyntaxError(
+            "a query of only exclusions matches nothing: add a term (at position 0)", 0
+        )
     return node
 
 
@@ -501,6 +512,8 @@ def _field_query(node: Field) -> dict[str, Any]:
         if not _REGION_KEY.fullmatch(value):
             clauses.append(_term("place_names", value, any_case=True))
         return _either(*clauses)
+    if name == "actor_type":
+        return _term("actor_types", value.lower())
     if name == "actor":
         clauses = []
         if _ACTOR_ID.fullmatch(value.lower()):
@@ -558,7 +571,9 @@ def to_elasticsearch(node: Node) -> dict[str, Any]:
 
 # How selective a field filter is, next to a word whose selectivity is its length: on a
 # regional beat the language, country and source of most articles are alike.
-_FIELD_WEIGHT: Final = {"lang": 1, "country": 2, "source": 3, "region": 6, "actor": 6}
+_FIELD_WEIGHT: Final = {
+    "lang": 1, "country": 2, "actor_type": 2, "source": 3, "region": 6, "actor": 6,
+}
 
 
 def _pseudo_term(name: str, value: str) -> str:
@@ -638,6 +653,7 @@ def document_terms(document: Mapping[str, Any]) -> set[str]:
     for key in ("title_stems", "text_stems"):
         found.update((document.get(key) or "").split())
     multi = {
+        "actor_type": ("actor_types",),
         "country": ("countries",),
         "region": ("regions", "place_names"),
         "actor": ("actor_ids", "actor_names"),

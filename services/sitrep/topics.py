@@ -27,8 +27,13 @@ class TopicSpec:
     #: Registry topics are co-partitioned with each other (same key, same count), so they
     #: take ``feeds_partitions``; pipeline topics take ``topic_partitions``.
     registry: bool = False
+    #: A topic every reader consumes whole (subscriptions) needs no parallelism: one
+    #: partition keeps its records in one order.
+    fixed_partitions: int | None = None
 
     def partitions(self, settings: Settings) -> int:
+        if self.fixed_partitions is not None:
+            return self.fixed_partitions
         return settings.feeds_partitions if self.registry else settings.topic_partitions
 
 
@@ -56,6 +61,12 @@ PIPELINE_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
         "feeds.state", "the poller's state per feed (compacted; keyed like feeds)",
         {"cleanup.policy": "compact"}, registry=True,
+    ),
+    TopicSpec(
+        "subscriptions",
+        "alert subscriptions (compacted; key: subscription id, null value: removed); every "
+        "worker and API process reads all of it",
+        {"cleanup.policy": "compact"}, fixed_partitions=1,
     ),
 )
 

@@ -1,4 +1,5 @@
-"""``sitrep worker``: one Faust app with an agent per stage, raw -> clean -> tagged -> index.
+"""``sitrep worker``: one Faust app with an agent per stage, raw -> clean -> tagged -> index
+-> alerts -> delivery.
 
 The agents are thin on purpose: each validates its input against the topic's schema, calls
 the stage's pure function (:mod:`sitrep.clean`, :mod:`sitrep.tag`) or the indexer
@@ -73,8 +74,10 @@ def build_app(settings: Settings) -> faust.App:
     """The worker's Faust app for these settings (topics carry the configured prefix)."""
     from elasticsearch import AsyncElasticsearch
 
+    from sitrep.alerts import MATCH_SECONDS, Deliverer, Matcher, alerts_for, mark_queued, record
     from sitrep.clean import clean_article
-    from sitrep.index import Indexer, ensure_template
+    from sitrep.index import Indexer, ensure_template, with_retries
+    from sitrep.subscriptions import SubscriptionStore
     from sitrep.tag import Tagger, get_tagger
 
     servers = ";".join(settings.kafka_servers.split(","))
@@ -101,7 +104,13 @@ def build_app(settings: Settings) -> faust.App:
         topic("articles.raw"), topic("articles.clean"), topic("articles.tagged")
     )
     dead_topic = topic("deadletter")
+    alerts_topic = topic("alerts")
     es_holder: dict[str, Any] = {}
+    store = SubscriptionStore(settings, client_id=f"{settings.topic_prefix}sitrep-worker")
+    matcher = Matcher()
+    store.subscribe(matcher.update)
+    subscriptions_ready = asyncio.Event()
+    deliverers: dict[str, Deliverer] = {}
     taggers: dict[str, Tagger] = {}
 
     def tagger() -> Tagger:
@@ -130,6 +139,9 @@ def build_app(settings: Settings) -> faust.App:
         es_holder["es"] = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=60)
         await ensure_template(es_holder["es"], settings)
         tagger()  # load the gazetteer and automata before the first article
+        await store.start()  # every subscription before the first match, then follow
+        subscriptions_ready.set()
+        deliverers["d"] = Deliverer(settings, es_holder["es"], store, dead_alert)
         # Move those long-lived objects (~200 MB) out of the collector's sight: otherwise every
         # collection walks them, which costs about a tenth of the tag stage's time.
         gc.freeze()
@@ -182,12 +194,59 @@ def build_app(settings: Settings) -> faust.App:
             results = await indexer.index(articles)
             STAGE_SECONDS.labels("index").observe((time.perf_counter() - started)
                                                   / len(articles))
-            for article, error in results:
+            indexed = []
+            for article, document, error in results:
                 if error:
                     await dead("index", f"elasticsearch refused the document: {error}",
                                json.dumps(article).encode(), None)
                 else:
                     PROCESSED.labels("index", "ok").inc()
+                    indexed.append(document)
+            await match_stage(indexed)
+
+    async def match_stage(documents: list[dict[str, Any]]) -> None:
+        """Match what was just indexed; publish each alert that fired for the first time."""
+        if not documents:
+            return
+        await subscriptions_ready.wait()
+        started = time.perf_counter()
+        fired = alerts_for(matcher, documents, datetime.now(UTC))
+        MATCH_SECONDS.observe((time.perf_counter() - started) / len(documents))
+        if not fired:
+            return
+        fresh = await with_retries(record, es_holder["es"], settings, fired)
+        pending = [await alerts_topic.send(key=a["alert_id"].encode(),
+                                           value=json.dumps(a).encode()) for a in fresh]
+        for future in pending:
+            await future  # on the broker before the history says "queued"
+        await with_retries(mark_queued, es_holder["es"], settings,
+                           [a["alert_id"] for a in fresh])
+        PROCESSED.labels("match", "ok").inc(len(fresh))
+
+    async def dead_alert(reason: str, alert: dict[str, Any]) -> None:
+        key = str(alert.get("alert_id", "")).encode() or None
+        await dead("deliver", reason, json.dumps(alert).encode(), key)
+
+    @app.agent(alerts_topic)
+    async def deliver_stage(stream: Any) -> None:
+        async for event in stream.events():
+            key, value = event.key, event.value
+            try:
+                alert = decode("deliver", "alert", value)
+            except ValueError as exc:
+                await dead("deliver", str(exc), value, key, event)
+                continue
+            await subscriptions_ready.wait()
+            await deliverers["d"].handle(alert)
+
+    @app.timer(interval=settings.delivery_sweep_interval)  # type: ignore[untyped-decorator]
+    async def delivery_sweep() -> None:
+        if "d" not in deliverers:
+            return
+        try:
+            await deliverers["d"].sweep()
+        except Exception as exc:  # Elasticsearch away: the next pass tries again
+            log.warning("delivery sweep failed", error=str(exc)[:300])
 
     return app
 

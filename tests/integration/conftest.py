@@ -112,3 +112,32 @@ def index_name(es: Elasticsearch, unique_name: Callable[[str], str]) -> Iterator
     existing = es.indices.get(index=f"{name}*", allow_no_indices=True, expand_wildcards="all")
     if existing:
         es.indices.delete(index=",".join(existing))
+
+
+@pytest.fixture
+def deployment(
+    settings: Settings, kafka_admin: KafkaAdminClient, es: Elasticsearch
+) -> Iterator[Settings]:
+    """Settings of a private deployment on the shared stack: its own topic and index prefix,
+    topics created and index templates installed; all of it is removed afterwards."""
+    from sitrep.index import ensure_template_sync, template_names
+    from sitrep.topics import create_topics
+
+    token = uuid.uuid4().hex[:8]
+    s = settings.model_copy(update={
+        "topic_prefix": f"d{token}.", "index_prefix": f"d{token}", "topic_partitions": 2,
+        "feeds_partitions": 2,
+    })
+    create_topics(s)
+    ensure_template_sync(s)
+    yield s
+    mine = [t for t in kafka_admin.list_topics() if t.startswith(s.topic_prefix)]
+    if mine:
+        with contextlib.suppress(UnknownTopicOrPartitionError):
+            kafka_admin.delete_topics(mine)
+    existing = es.indices.get(index=f"{s.index_prefix}-*", allow_no_indices=True)
+    if existing:
+        es.indices.delete(index=",".join(existing))
+    for name in template_names():
+        es.options(ignore_status=404).indices.delete_index_template(
+            name=f"{s.index_prefix}-{name}")

@@ -29,6 +29,8 @@ from sitrep.query import (
 
 STEM_FIELDS = ["title_stems^2", "text_stems"]
 
+ONLY_EXCLUSIONS = "a query of only exclusions matches nothing: add a term (at position 0)"
+
 
 def words(*texts: str) -> list[Node]:
     return [Term(t) for t in texts]
@@ -127,8 +129,8 @@ def test_country_by_code_and_by_name() -> None:
         ('x actor:""', 'empty value for field "actor" at position 2', 2),
         ("isis ) x", 'unexpected ")" at position 5', 5),
         ("(a)b)", 'unexpected ")" at position 4', 4),
-        ("-isis -lang:ar", "a query of only exclusions matches nothing: add a term", 0),
-        ("NOT (a OR b)", "a query of only exclusions matches nothing: add a term", 0),
+        ("-isis -lang:ar", ONLY_EXCLUSIONS, 0),
+        ("NOT (a OR b)", ONLY_EXCLUSIONS, 0),
         (
             "isis OR -daesh",
             "an OR alternative of only exclusions at position 8 matches almost everything:"
