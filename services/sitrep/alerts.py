@@ -286,18 +286,21 @@ class Deliverer:
         up the stream; the lease and the sweeper cover a crash meanwhile)."""
         from elasticsearch import NotFoundError
 
-        try:
-            hit = await self.es.get(index=self.index, id=alert["alert_id"])
-        except NotFoundError:
-            log.warning("alert without history document", alert_id=alert["alert_id"])
-            return
-        status = hit["_source"].get("delivery_status")
-        if status not in ("matched", "queued"):
-            return  # a replay of an alert already being (or done being) delivered
-        doc = await self._claim(dict(hit))
-        if doc is None:
-            return
-        self._spawn(self._deliver_one(alert["alert_id"], doc))
+        for _ in range(5):
+            try:
+                hit = await self.es.get(index=self.index, id=alert["alert_id"])
+            except NotFoundError:
+                log.warning("alert without history document", alert_id=alert["alert_id"])
+                return
+            status = hit["_source"].get("delivery_status")
+            if status not in ("matched", "queued"):
+                return  # a replay of an alert already being (or done being) delivered
+            doc = await self._claim(dict(hit))
+            if doc is not None:
+                self._spawn(self._deliver_one(alert["alert_id"], doc))
+                return
+            # Changed under us: usually the match stage marking it queued just now. Look
+            # again; if another worker claimed it, the status says so and we stop.
 
     def _spawn(self, work: Awaitable[None]) -> None:
         async def run() -> None:

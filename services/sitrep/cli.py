@@ -501,7 +501,7 @@ def tag(
 
 @app.command("demo")
 def demo() -> None:
-    """Run the demo sites through poller and worker, then print a search for "border"."""
+    """Run the demo sites through poller and worker; print a search and the fired alerts."""
     from sitrep.demo import run_demo
 
     with err.status("demo") as status:
@@ -510,24 +510,19 @@ def demo() -> None:
         except RuntimeError as exc:
             err.print(f"[red]demo failed:[/] {exc}")
             raise typer.Exit(1) from exc
-    info = result["_demo"]
-    out.print(f"[bold]{info['indexed']} demo articles indexed[/] in {info['seconds']:.0f} s "
-              "(poller -> Kafka -> worker: clean, tag -> Elasticsearch)")
-    hits = result["hits"]["hits"]
-    table = Table(title=f'search "border": {result["hits"]["total"]["value"]} articles '
-                        "(near-duplicates collapsed by story)")
-    for column in ("published", "source", "title", "actors", "places"):
+    out.print(f"[bold]{result['indexed']} demo articles indexed[/] in {result['seconds']:.0f} s "
+              "(poller -> Kafka -> worker: clean, tag, index, match -> Elasticsearch)")
+    print_search(result["search"], 'search "border" (one result per story)')
+    alerts = result["alerts"]
+    table = Table(title=f"{len(alerts)} alerts fired (one per subscription and story; "
+                        "topic `alerts`, index `<prefix>-alerts`)")
+    for column in ("subscription", "published", "source", "title", "status"):
         table.add_column(column, overflow="fold")
-    for hit in hits:
-        src = hit["_source"]
-        table.add_row((src.get("published") or "")[:10], src.get("source") or "",
-                      src.get("title") or "", ", ".join((src.get("actor_names") or [])[:5]),
-                      ", ".join((src.get("place_names") or [])[:5]))
+    for alert in alerts:
+        table.add_row(alert["subscription_name"], (alert.get("published") or "")[:10],
+                      alert.get("source") or "", alert.get("title") or "",
+                      alert.get("delivery_status") or "")
     out.print(table)
-    for facet in ("countries", "regions", "actors"):
-        buckets = result["aggregations"][facet]["buckets"]
-        values = ", ".join(f"{b['key']} ({b['doc_count']})" for b in buckets)
-        out.print(f"[bold]{facet}:[/] {values}")
 
 
 @app.command("bench")

@@ -41,29 +41,67 @@ def demo_feed_urls(base: str) -> list[str]:
     return [f"{base}/sites/{site['key']}/feed.xml" for site in manifest["sites"]]
 
 
-def border_search(es: Any, settings: Settings, size: int = 10) -> dict[str, Any]:
-    from sitrep.index import alias, stems
+#: The demo's subscriptions: fixed ids, so running the demo again replaces them instead of
+#: adding copies (and their stories, already alerted, do not alert again).
+DEMO_SUBSCRIPTIONS: list[dict[str, Any]] = [
+    {"id": "demo-soleimani-iraq", "name": "Soleimani in Iraq", "query": "soleimani",
+     "filters": {"country": ["IQ"]}},
+    {"id": "demo-pmf-nineveh", "name": "PMF around Mosul",
+     "query": '"Popular Mobilization" OR actor:pmf', "filters": {"region": ["Nineveh"]}},
+]
 
-    response = es.search(
-        index=alias(settings), size=size,
-        query={"bool": {"should": [
-            {"match": {"title_stems": {"query": stems("border"), "boost": 2}}},
-            {"match": {"text_stems": stems("border")}},
-        ], "minimum_should_match": 1}},
-        collapse={"field": "story_id"},
-        aggs={
-            "countries": {"terms": {"field": "countries", "size": 8}},
-            "regions": {"terms": {"field": "regions", "size": 8}},
-            "actors": {"terms": {"field": "actor_names", "size": 10}},
-        },
-        source=["title", "source", "published", "actor_names", "place_names", "story_id"],
+
+def demo_search(settings: Settings) -> Any:
+    """The demo's search: "border", one result per story, through the search API's code."""
+    from elasticsearch import Elasticsearch
+
+    from sitrep.search import SearchRequest, search_sync
+
+    es = Elasticsearch(settings.elasticsearch_url, request_timeout=30)
+    try:
+        return search_sync(es, settings, SearchRequest(q="border", collapse=True, size=8))
+    finally:
+        es.close()
+
+
+def register_subscriptions(settings: Settings) -> list[Any]:
+    from sitrep.subscriptions import Subscription, SubscriptionSpec, SubscriptionStore, create
+
+    subscriptions = []
+    for spec in DEMO_SUBSCRIPTIONS:
+        made = create(SubscriptionSpec(**{k: v for k, v in spec.items() if k != "id"}), settings)
+        subscriptions.append(Subscription(**(made.model_dump() | {"id": spec["id"]})))
+
+    async def put() -> None:
+        store = SubscriptionStore(settings, client_id="sitrep-demo")
+        try:
+            for subscription in subscriptions:
+                await store.put(subscription)
+        finally:
+            await store.stop()
+
+    asyncio.run(put())
+    return subscriptions
+
+
+def fired_alerts(es: Any, settings: Settings) -> list[dict[str, Any]]:
+    """The alert history of the demo's subscriptions, newest story first."""
+    from sitrep.alerts import alerts_index
+
+    es.indices.refresh(index=alerts_index(settings), ignore_unavailable=True)
+    found = es.search(
+        index=alerts_index(settings), size=50, ignore_unavailable=True,
+        query={"terms": {"subscription_id": [s["id"] for s in DEMO_SUBSCRIPTIONS]}},
+        sort=[{"subscription_name": "asc"}, {"published": {"order": "desc",
+                                                            "unmapped_type": "date"}}],
     )
-    result: dict[str, Any] = dict(response.body)
-    return result
+    return [hit["_source"] for hit in found["hits"]["hits"]]
 
 
 def run_demo(settings: Settings, progress: Callable[[str], None], timeout: float = 240) -> \
         dict[str, Any]:
+    """Poll, process and index the demo sites; return the search for "border" and the alerts
+    the demo subscriptions fired."""
     from elasticsearch import Elasticsearch
 
     from sitrep.feeds import Feed, FeedRegistry
@@ -78,6 +116,7 @@ def run_demo(settings: Settings, progress: Callable[[str], None], timeout: float
     })
     create_topics(s)
     ensure_template_sync(s)
+    register_subscriptions(s)  # before the worker starts, so it matches the first article
     es = Elasticsearch(s.elasticsearch_url, request_timeout=30)
     started = time.monotonic()
     with fixture_server(feeds=1, entries=1, demo_manifest=DEMO_MANIFEST) as base:
@@ -111,13 +150,23 @@ def run_demo(settings: Settings, progress: Callable[[str], None], timeout: float
             if indexed >= expected or worker.poll() is not None:
                 break
             time.sleep(1)
+        progress("matching the demo subscriptions")
+        settled, previous = 0, -1
+        while time.monotonic() < deadline and settled < 3 and worker.poll() is None:
+            # Alerts are recorded right after each indexed batch and delivered (here: to
+            # the topic only) a moment later; wait until the history stops changing.
+            alerts = fired_alerts(es, s)
+            done = all(a.get("delivery_status") == "delivered" for a in alerts)
+            settled = settled + 1 if done and len(alerts) == previous else 0
+            previous = len(alerts)
+            time.sleep(0.5)
     finally:
         if worker.poll() is None:
             worker.terminate()
             worker.wait(60)
     if indexed < expected:
         raise RuntimeError(f"only {indexed} of {expected} demo articles were indexed in time")
-    result = border_search(es, s)
-    result["_demo"] = {"indexed": indexed, "seconds": time.monotonic() - started}
+    seconds = time.monotonic() - started
+    alerts = fired_alerts(es, s)
     es.close()
-    return result
+    return {"indexed": indexed, "seconds": seconds, "search": demo_search(s), "alerts": alerts}

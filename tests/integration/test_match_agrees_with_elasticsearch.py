@@ -27,6 +27,8 @@ from sitrep.config import Settings
 from sitrep.index import load_template, to_document
 from sitrep.match import DocumentView, matches, standard_tokens
 from sitrep.query import And, Field, Node, QuerySyntaxError, parse, to_elasticsearch
+from sitrep.search import Filters, SearchError, SearchRequest, search_sync
+from sitrep.subscriptions import Subscription
 
 WORDS = [
     "battle", "battles", "Battling", "battled", "BATTLE", "attack", "attacks", "attacked",
@@ -106,11 +108,15 @@ def corpus(es: Elasticsearch, settings: Settings) -> Iterator[tuple[str, list[di
     rng = random.Random(20170530)
     now = datetime(2017, 5, 30, tzinfo=UTC)
     documents = [to_document(_article(rng, n), f"s{n}", None, now) for n in range(DOCUMENTS)]
-    name = f"test-match-agrees-{rng.getrandbits(32):08x}"
+    # Named like a deployment's monthly index behind its read alias, so the search API's
+    # code (which searches ``<prefix>-articles``) can be pointed at it too.
+    prefix = f"test-match-agrees-{rng.getrandbits(32):08x}"
+    name = f"{prefix}-articles-2017.05"
     es.indices.create(
         index=name,
         mappings=load_template(settings)["template"]["mappings"],
         settings={"number_of_shards": 1, "number_of_replicas": 0},
+        aliases={f"{prefix}-articles": {}},
     )
     try:
         operations: list[dict[str, Any]] = []
@@ -202,3 +208,53 @@ def test_phrases_of_every_indexed_title_agree_with_elasticsearch(
         assert _matcher_ids(node, documents) == _es_ids(es, index, node), node
         checked += 1
     assert checked > DOCUMENTS // 2
+
+
+_filter_values = {
+    "region": ["IQ.15", "Nineveh", "Anbar", "SY.11", "Homs"],
+    "country": ["IQ", "SY", "Syria"],
+    "actor": ["pmf", "isis", "Kataib Hezbollah", "syria"],
+    "actor_type": ACTOR_TYPES,
+    "source": ["Reuters", "ap", "Al Jazeera"],
+    "lang": ["en", "ar", "fr"],
+}
+filters = st.fixed_dictionaries({
+    name: st.lists(st.sampled_from(values), max_size=2, unique=True)
+    for name, values in _filter_values.items()
+}).map(lambda chosen: Filters(**chosen))
+
+
+@hypothesis_settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+    database=None,
+)
+@given(query=st.one_of(st.just(""), queries), chosen=filters)
+def test_the_stream_alerts_on_exactly_what_the_search_api_returns(
+    es: Elasticsearch,
+    settings: Settings,
+    corpus: tuple[str, list[dict[str, Any]]],
+    query: str,
+    chosen: Filters,
+) -> None:
+    """The two production code paths end to end: a subscription in the worker's matcher
+    (``sitrep.alerts.Matcher``) against ``sitrep.search`` (what ``GET /search`` runs) for the
+    same query and filters."""
+    from sitrep.alerts import Matcher
+
+    index, documents = corpus
+    deployment = settings.model_copy(update={
+        "index_prefix": index.removesuffix("-articles-2017.05"), "search_max_size": 500})
+    request = SearchRequest(q=query, filters=chosen, size=DOCUMENTS + 10, facets=False,
+                            highlight=False)
+    try:
+        found = search_sync(es, deployment, request)
+    except SearchError:
+        event("refused by search")
+        return
+    subscription = Subscription(name="generated", query=query, filters=chosen)
+    matcher = Matcher()
+    matcher.update(subscription.id, subscription)
+    alerted = {d["id"] for d in documents if matcher.match(d)}
+    event("matches none" if not found.hits else "matches some")
+    assert alerted == {hit.id for hit in found.hits}, (query, chosen)
+    assert found.total == len(found.hits)

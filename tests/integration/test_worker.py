@@ -49,7 +49,9 @@ def pipeline(
     existing = es.indices.get(index=f"{s.index_prefix}-*", allow_no_indices=True)
     if existing:
         es.indices.delete(index=",".join(existing))
-    es.options(ignore_status=404).indices.delete_index_template(name=f"{s.index_prefix}-articles")
+    for name in ("articles", "alerts"):
+        es.options(ignore_status=404).indices.delete_index_template(
+            name=f"{s.index_prefix}-{name}")
 
 
 def env_for(s: Settings) -> dict[str, str]:
