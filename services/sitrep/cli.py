@@ -257,6 +257,21 @@ def worker() -> None:
     run_worker(s, loglevel=s.log_level.lower())
 
 
+@app.command("run")
+def run(
+    pollers: int = typer.Option(1, min=0, help="Poller processes."),
+    workers: int = typer.Option(1, min=0, help="Worker processes."),
+    api: bool = typer.Option(True, help="Also serve the API."),
+) -> None:
+    """Every service on one machine (poller, worker, api), restarted if one dies; Ctrl-C or
+    SIGTERM stops them all."""
+    from sitrep.supervisor import Supervisor, service_commands
+    from sitrep.topics import create_topics
+
+    create_topics(settings())  # once here, not raced by every child
+    Supervisor(service_commands(pollers, workers, api)).run()
+
+
 @app.command("api")
 def api(
     host: str | None = typer.Option(None, help="Listen address (default: SITREP_API_HOST)."),

@@ -249,6 +249,13 @@ class Settings(BaseSettings):
     )
     maven: str = Field("mvn", description="Maven executable used to fetch the distributions.")
 
+    @field_validator("smtp_host", "smtp_username", "smtp_password", "kafka_bootstrap", "es_url",
+                     "kibana_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """``SITREP_SMTP_HOST=`` (as compose passes an unset variable) means unset."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("kafka_heap", "es_heap")
     @classmethod
     def _heap_is_jvm_size(cls, value: str) -> str:
