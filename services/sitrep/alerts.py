@@ -245,10 +245,10 @@ class Deliverer:
         self._limit = asyncio.Semaphore(50)
 
     async def session(self) -> Any:
-        import aiohttp
+        from sitrep.delivery import webhook_session
 
         if self._session is None:
-            self._session = aiohttp.ClientSession()
+            self._session = webhook_session(allow_private=self.settings.allow_private_urls)
         return self._session
 
     async def close(self) -> None:

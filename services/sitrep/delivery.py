@@ -27,7 +27,12 @@ import aiohttp
 
 from sitrep.config import Settings
 from sitrep.logs import get_logger
-from sitrep.urls import UnresolvableHostError, UnsafeURLError, check_public_url_async
+from sitrep.urls import (
+    UnresolvableHostError,
+    UnsafeURLError,
+    check_public_url_async,
+    non_public_reason,
+)
 
 log = get_logger(__name__)
 
@@ -140,6 +145,35 @@ def _status_is_retryable(status: int) -> bool:
 
 
 # --- webhooks -----------------------------------------------------------------------------
+
+
+class PublicOnlyResolver(aiohttp.ThreadedResolver):
+    """Name resolution that refuses non-public addresses at connection time.
+
+    ``check_public_url`` looks the name up before the request; the connection looks it up
+    again, and a hostile DNS server can answer a public address the first time and
+    ``127.0.0.1`` the second (DNS rebinding). Checking the addresses the connection will
+    actually use closes that gap.
+    """
+
+    async def resolve(self, host: str, port: int = 0, family: Any = 0) -> Any:
+        import errno
+        import ipaddress
+
+        results = await super().resolve(host, port, family)
+        for result in results:
+            reason = non_public_reason(ipaddress.ip_address(result["host"]))
+            if reason is not None:  # errno + text: aiohttp shows the text in its error
+                raise OSError(errno.EACCES,
+                              f"{host} resolves to a non-public address ({reason})")
+        return results
+
+
+def webhook_session(*, allow_private: bool) -> aiohttp.ClientSession:
+    """The HTTP session deliveries use: guarded resolution unless private URLs are allowed."""
+    if allow_private:
+        return aiohttp.ClientSession()
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(resolver=PublicOnlyResolver()))
 
 
 async def post_webhook(

@@ -516,3 +516,32 @@ def test_send_email_to_a_closed_port_is_retryable() -> None:
     result = asyncio.run(send_email(settings, build_email(settings, ["a@b.example"], "s", "b")))
     assert not result.ok and result.retryable
     assert result.error is not None and "connection failed" in result.error
+
+
+def test_the_delivery_session_refuses_names_that_resolve_to_private_addresses() -> None:
+    """DNS rebinding: the address the connection uses is checked, not only the first answer."""
+    from sitrep.delivery import webhook_session
+
+    async def attempt(allow_private: bool) -> str:
+        async def ok(request: web.Request) -> web.Response:
+            return web.Response(text="ok")
+
+        app = web.Application()
+        app.router.add_post("/hook", ok)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            async with webhook_session(allow_private=allow_private) as session:
+                try:
+                    async with session.post(f"http://localhost:{port}/hook") as response:
+                        return str(response.status)
+                except aiohttp.ClientError as error:
+                    return str(error)
+        finally:
+            await runner.cleanup()
+
+    assert "non-public address (loopback)" in asyncio.run(attempt(False))
+    assert asyncio.run(attempt(True)) == "200"
