@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Final, Generic, TypeVar
@@ -48,7 +49,9 @@ from sitrep.query import (
     Term,
     country_code,
     document_terms,
+    mandatory_terms,
     region_keys,
+    term_weight,
     terms_of,
 )
 
@@ -350,7 +353,12 @@ def standard_tokens(text: str | None) -> list[str]:
     """
     if not text:
         return []
-    if text.isascii() or all(map(_simple, set(text) - _ASCII)):
+    if text.isascii():  # most news text: lower-case once, no per-token work
+        tokens = [t for t in _SIMPLE_WORD.findall(text.lower()) if t.strip("_")]
+        if any(len(t) > MAX_TOKEN_LENGTH for t in tokens):
+            tokens = [piece for t in tokens for piece in _split_long(t)]
+        return tokens
+    if all(map(_simple, set(text) - _ASCII)):
         found = _SIMPLE_WORD.findall(text)
         return [
             piece for token in found if token.strip("_")
@@ -456,7 +464,9 @@ class DocumentView:
 
     __slots__ = (
         "_terms",
+        "_text_positions",
         "_text_tokens",
+        "_title_positions",
         "_title_tokens",
         "actor_ids",
         "actor_names",
@@ -490,6 +500,8 @@ class DocumentView:
         self._terms: set[str] | None = None
         self._title_tokens: list[list[str]] | None = None
         self._text_tokens: list[list[str]] | None = None
+        self._title_positions: list[dict[str, list[int]]] | None = None
+        self._text_positions: list[dict[str, list[int]]] | None = None
 
     @property
     def title_tokens(self) -> list[list[str]]:
@@ -506,11 +518,32 @@ class DocumentView:
         return self._text_tokens
 
     @property
+    def phrase_index(self) -> list[dict[str, list[int]]]:
+        """Token -> positions, per value of ``title`` then of ``text``: a phrase is found by
+        aligning the positions of its words instead of scanning the text for each phrase."""
+        if self._title_positions is None:
+            self._title_positions = [_positions(t) for t in self.title_tokens]
+        if self._text_positions is None:
+            self._text_positions = [_positions(t) for t in self.text_tokens]
+        return self._title_positions + self._text_positions
+
+    @property
     def terms(self) -> set[str]:
-        """:func:`sitrep.query.document_terms` of the document, computed once."""
+        """:func:`sitrep.query.document_terms` of the document, computed once (from the stem
+        sets already split here)."""
         if self._terms is None:
-            self._terms = document_terms(self.document)
+            terms = document_terms(self.document, with_stems=False)
+            terms |= self.title_stems
+            terms |= self.text_stems
+            self._terms = terms
         return self._terms
+
+
+def _positions(tokens: Sequence[str]) -> dict[str, list[int]]:
+    found: dict[str, list[int]] = {}
+    for i, token in enumerate(tokens):
+        found.setdefault(token, []).append(i)
+    return found
 
 
 # --------------------------------------------------------------------------------------------
@@ -562,10 +595,26 @@ def _compile_phrase(node: Phrase) -> Predicate:
     if not phrase:
         return _never
 
+    if len(phrase) == 1:
+        word = phrase[0]
+        return lambda v: any(word in positions for positions in v.phrase_index)
+    rest = range(1, len(phrase))
+
     def predicate(view: DocumentView) -> bool:
-        return any(_contains(t, phrase) for t in view.title_tokens) or any(
-            _contains(t, phrase) for t in view.text_tokens
-        )
+        for positions in view.phrase_index:
+            found = [positions.get(word) for word in phrase]
+            if None in found:  # a word missing from this field: no need to align anything
+                continue
+            # Where the phrase would start, by each word; it is there if some start is
+            # shared by all of its words.
+            starts = set(found[0])  # type: ignore[arg-type]
+            for i in rest:
+                starts &= {p - i for p in found[i]}  # type: ignore[union-attr]
+                if not starts:
+                    break
+            if starts:
+                return True
+        return False
 
     return predicate
 
@@ -618,10 +667,43 @@ def compile_query(node: Node) -> Predicate:
         return lambda v: not inner(v)
     parts = tuple(compile_query(item) for item in node.items)
     if isinstance(node, And):
-        return lambda v: all(p(v) for p in parts)
+        return _all_of(parts)
     if isinstance(node, Or):
-        return lambda v: any(p(v) for p in parts)
+        return _any_of(parts)
     raise TypeError(f"not a query node: {node!r}")  # pragma: no cover - Node is closed
+
+
+def _all_of(parts: tuple[Predicate, ...]) -> Predicate:
+    # Two or three parts are the common case; plain ``and`` avoids a generator per call,
+    # which is most of the cost of a cheap predicate.
+    if len(parts) == 2:
+        a, b = parts
+        return lambda v: a(v) and b(v)
+    if len(parts) == 3:
+        a, b, c = parts
+        return lambda v: a(v) and b(v) and c(v)
+
+    def every(view: DocumentView) -> bool:
+        for part in parts:  # noqa: SIM110 - a loop, not all(generator): cheaper per call
+            if not part(view):
+                return False
+        return True
+
+    return every
+
+
+def _any_of(parts: tuple[Predicate, ...]) -> Predicate:
+    if len(parts) == 2:
+        a, b = parts
+        return lambda v: a(v) or b(v)
+
+    def some(view: DocumentView) -> bool:
+        for part in parts:  # noqa: SIM110 - as above
+            if part(view):
+                return True
+        return False
+
+    return some
 
 
 @lru_cache(maxsize=4096)
@@ -647,80 +729,139 @@ def matches(node: Node, view: DocumentView | Mapping[str, Any]) -> bool:
 
 class SubscriptionIndex(Generic[K]):
     """Subscriptions by their required terms, to test an article against only the few that
-    could match it.
+    could match it (the Luwak / Lucene Monitor "presearcher" idea).
 
-    Each query is indexed under :func:`sitrep.query.terms_of`: an article containing none of
-    those terms cannot match, so it is never evaluated. Queries without such terms (only
-    possible for hand-built trees) are checked on every article. Per article the cost is one
-    dictionary look-up per article term, plus the evaluation of the candidates.
+    A query is indexed under ONE term every match must contain (one of
+    :func:`sitrep.query.mandatory_terms`), the rarest by the document frequencies this index
+    observes in the articles it matches (before it has seen any, the longest, as
+    :func:`sitrep.query.term_weight` guesses); an article lacking that term is never looked
+    at. A query without such a term (``a OR b``) is indexed under its alternatives
+    (:func:`sitrep.query.terms_of`), and one without either (only hand-built trees) is tried
+    on every article. A candidate is then checked for ALL its mandatory terms with one subset
+    test, and only the survivors are evaluated. Per article the cost is one look-up per
+    article term plus the candidates; as frequencies are learnt, queries move to rarer
+    terms (re-indexing after 16, 64, 256... articles, then every 4,096).
     """
 
     def __init__(self) -> None:
         self._by_term: dict[str, set[K]] = {}
         self._always: dict[K, None] = {}  # insertion-ordered set
-        self._terms: dict[K, frozenset[str]] = {}
-        self._predicates: dict[K, Predicate] = {}
+        self._indexed: dict[K, frozenset[str]] = {}
+        self._alternatives: dict[K, frozenset[str]] = {}
+        self._checks: dict[K, tuple[frozenset[str], Predicate]] = {}
         self._nodes: dict[K, Node] = {}
         self._order: dict[K, int] = {}
         self._counter = 0
+        self._df: Counter[str] = Counter()
+        self._seen = 0
+        self._next_rebalance = 16
 
-    def add(self, key: K, node: Node) -> None:
-        """Index ``node`` under ``key``, replacing what ``key`` had."""
-        predicate = compile_query(node)  # first: a failure leaves the index unchanged
-        self.remove(key)
-        terms = frozenset(terms_of(node))
+    # --- maintenance -------------------------------------------------------------------------
+
+    def _rarity(self, term: str) -> tuple[int, int, str]:
+        return (self._df.get(term, 0), -term_weight(term), term)
+
+    def _choose(self, key: K) -> frozenset[str]:
+        needed = self._checks[key][0]
+        if needed:
+            return frozenset({min(needed, key=self._rarity)})
+        return self._alternatives[key]
+
+    def _place(self, key: K, terms: frozenset[str]) -> None:
+        self._indexed[key] = terms
         if terms:
             for term in terms:
                 self._by_term.setdefault(term, set()).add(key)
         else:
             self._always[key] = None
-        self._terms[key] = terms
-        self._predicates[key] = predicate
-        self._nodes[key] = node
-        self._order[key] = self._counter
-        self._counter += 1
 
-    def remove(self, key: K) -> None:
-        """Forget ``key``; nothing happens when it is unknown."""
-        terms = self._terms.pop(key, None)
-        if terms is None:
-            return
-        for term in terms:
+    def _unplace(self, key: K) -> None:
+        for term in self._indexed.pop(key, frozenset()):
             keys = self._by_term.get(term)
             if keys is not None:
                 keys.discard(key)
                 if not keys:
                     del self._by_term[term]
         self._always.pop(key, None)
-        del self._predicates[key]
+
+    def add(self, key: K, node: Node) -> None:
+        """Index ``node`` under ``key``, replacing what ``key`` had."""
+        predicate = compile_query(node)  # first: a failure leaves the index unchanged
+        self.remove(key)
+        self._alternatives[key] = frozenset(terms_of(node))
+        self._checks[key] = (mandatory_terms(node), predicate)
+        self._nodes[key] = node
+        self._order[key] = self._counter
+        self._counter += 1
+        self._place(key, self._choose(key))
+
+    def remove(self, key: K) -> None:
+        """Forget ``key``; nothing happens when it is unknown."""
+        if key not in self._checks:
+            return
+        self._unplace(key)
+        del self._alternatives[key]
+        del self._checks[key]
         del self._nodes[key]
         del self._order[key]
 
+    def _observe(self, view: DocumentView) -> None:
+        """Learn term frequencies (every article at first, then one in eight: a sample is as
+        good for ranking terms and costs an eighth), and move
+        queries to rarer terms from time to time."""
+        self._seen += 1
+        if self._seen <= 64 or self._seen % 8 == 0:
+            self._df.update(view.terms)
+            if len(self._df) > 1_000_000:  # bound the vocabulary: forget the rare tail
+                self._df = Counter({t: n // 2 for t, n in self._df.items() if n > 1})
+        if self._seen >= self._next_rebalance:
+            self._next_rebalance = self._seen + min(self._seen * 3, 4096)
+            self.rebalance()
+
+    def rebalance(self) -> int:
+        """Re-index every query under its currently rarest term; returns how many moved."""
+        moved = 0
+        for key in list(self._checks):
+            chosen = self._choose(key)
+            if chosen != self._indexed.get(key):
+                self._unplace(key)
+                self._place(key, chosen)
+                moved += 1
+        return moved
+
+    # --- queries -----------------------------------------------------------------------------
+
     def __len__(self) -> int:
-        return len(self._terms)
+        return len(self._checks)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._terms
+        return key in self._checks
 
     def query(self, key: K) -> Node:
         """The query indexed under ``key``."""
         return self._nodes[key]
 
     def candidates(self, view: DocumentView) -> set[K]:
-        """The subscriptions worth evaluating on the article: those sharing a required term
-        with it, and those that have none."""
+        """The subscriptions worth evaluating on the article: those indexed under one of its
+        terms, and those that could not be indexed."""
         found: set[K] = set(self._always)
         by_term = self._by_term
-        for term in view.terms:
-            keys = by_term.get(term)
-            if keys:
-                found |= keys
+        for term in view.terms & by_term.keys():
+            found |= by_term[term]
         return found
 
     def match(self, view: DocumentView) -> list[K]:
         """The subscriptions the article matches, in the order they were (last) added."""
-        predicates = self._predicates
-        hits = [key for key in self.candidates(view) if predicates[key](view)]
+        # The subset test (in C) drops most candidates: they contain the indexed term but
+        # lack another word or field the query cannot do without.
+        terms = view.terms
+        checks = self._checks
+        hits = []
+        for key in self.candidates(view):
+            needed, predicate = checks[key]
+            if needed <= terms and predicate(view):
+                hits.append(key)
+        self._observe(view)
         order = self._order
         hits.sort(key=order.__getitem__)
         return hits

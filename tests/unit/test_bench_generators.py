@@ -124,3 +124,16 @@ def test_quote_makes_one_operand() -> None:
     assert quote("Kataib Hezbollah") == '"Kataib Hezbollah"'
     assert quote("OR") == '"OR"'
     assert parse(f"{quote('Tall Afar')} drone") is not None
+
+
+def test_subscriptions_from_the_shipped_dictionary_and_gazetteer_parse() -> None:
+    """Real actor names and aliases and real place names: quoting must cope with them all."""
+    from sitrep.bench import load_gazette
+
+    gazette = load_gazette([])
+    assert {"Nineveh", "Anbar"} <= set(gazette.regions)
+    assert any(a.id == "pmf" for a in gazette.actors)
+    for text in generate_subscriptions(gazette, 5_000, seed=9):
+        parse(text)
+    for query in generate_search_requests(gazette, 200, seed=9):
+        build_body(query.request, Settings())

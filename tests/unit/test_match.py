@@ -348,3 +348,31 @@ def test_index_matches_exactly_what_brute_force_matches(
     expected = [key for key, node in enumerate(nodes) if matches(node, view)]
     assert index.match(view) == expected
     assert set(expected) <= index.candidates(view)
+
+
+@settings(max_examples=60, deadline=None)
+@given(queries=st.lists(_queries, min_size=5, max_size=30),
+       docs=st.lists(_documents, min_size=20, max_size=80))
+def test_learning_term_frequencies_moves_queries_but_never_changes_results(
+    queries: list[str], docs: list[dict[str, Any]]
+) -> None:
+    """The index re-files queries under rarer terms as it sees articles (after 16 and 64):
+    the matches must stay those of evaluating every query."""
+    nodes = _parsed_all(queries)
+    index: SubscriptionIndex[int] = SubscriptionIndex()
+    for key, node in enumerate(nodes):
+        index.add(key, node)
+    for doc in docs:
+        view = DocumentView(doc)
+        assert index.match(view) == [k for k, n in enumerate(nodes) if matches(n, view)]
+
+
+def test_a_query_is_filed_under_its_rarest_mandatory_term_once_frequencies_are_known() -> None:
+    index: SubscriptionIndex[str] = SubscriptionIndex()
+    index.add("q", parse("border militia"))
+    common = [document(title="border border", text="border") for _ in range(20)]
+    for doc in common:
+        index.match(DocumentView(doc))
+    rare = document(title="militia near the border", text="")
+    assert index.candidates(DocumentView(common[0])) == set()  # no longer under "border"
+    assert index.match(DocumentView(rare)) == ["q"]

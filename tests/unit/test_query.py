@@ -22,6 +22,7 @@ from sitrep.query import (
     QuerySyntaxError,
     Term,
     document_terms,
+    mandatory_terms,
     parse,
     terms_of,
     to_elasticsearch,
@@ -374,3 +375,19 @@ def test_a_document_without_the_required_terms_cannot_match() -> None:
         assert terms_of(parse(query)) & have, query
     for query in ("Raqqa", "country:SY", "isis lang:ar", "Kirkuk OR Raqqa"):
         assert not terms_of(parse(query)) & have, query
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("soleimani country:IQ", {"soleimani", "country:iq"}),
+    ('"Popular Mobilization" forces', {"popular", "mobil", "forc"}),
+    ("al-Tanf", {"al", "tanf"}),
+    ("(isis OR daesh) border", {"border"}),
+    ("(isis border) OR (daesh border)", {"border"}),
+    ("border -lang:ar", {"border"}),
+    ("isis OR daesh", set()),
+    ("region:Nineveh", set()),  # a region's name stands for its keys and place names
+    ("region:IQ.15 actor:pmf", {"region:iq.15", "actor:pmf"}),
+])
+def test_mandatory_terms_are_those_every_match_contains(query: str, expected: set[str]) -> \
+        None:
+    assert mandatory_terms(parse(query)) == expected
