@@ -16,6 +16,7 @@ import random
 import re
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -1220,3 +1221,161 @@ def bench_match(
 
 
 SUITES.update({"search": bench_search, "match": bench_match})
+
+
+class _Receiver:
+    """A webhook endpoint in a thread that notes when each alert's article arrived."""
+
+    def __init__(self) -> None:
+        import json
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.arrivals: dict[str, float] = {}
+        self.posts = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                now = time.time()
+                outer.posts += 1
+                for alert in json.loads(body)["alerts"]:
+                    outer.arrivals.setdefault(alert["article"]["url"], now)
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def bench_alerts(
+    settings: Settings, progress: Callable[[str], None] = lambda _: None,
+    articles: int = 200, rate: float = 4.0, subscriptions: int = 1_000, seed: int = 5,
+) -> list[Figure]:
+    """Alert latency, from an article entering ``articles.raw`` to the webhook receiving its
+    alert, through a real worker (clean, tag, index, match, deliver) on the real Kafka and
+    Elasticsearch.
+
+    Fixture-server articles are first polled into a staging prefix; then, with a worker
+    running on a fresh prefix and warmed up by one article, they are produced one by one at
+    ``rate`` per second (a steady news flow, not a backlog) while ``subscriptions`` generated
+    analyst subscriptions (Kafka channel only) plus one webhook subscription matching every
+    English article are active. Latency is the receiver's clock minus the producer's, one
+    process, one clock.
+    """
+    import json
+
+    from elasticsearch import Elasticsearch
+    from kafka import KafkaProducer
+
+    from sitrep.feeds import Feed, FeedRegistry
+    from sitrep.index import ensure_template_sync, template_names
+    from sitrep.poller import Poller
+    from sitrep.subscriptions import Subscription, SubscriptionSpec, SubscriptionStore, create
+    from sitrep.topics import create_topics, read_to_end
+
+    feeds = max(1, (articles + 1 + 9) // 10)
+    with fixture_server(feeds, 10) as base, scratch_topics(settings.model_copy(update={
+        "http_host_delay": 0.0, "http_per_host": 32, "poll_interval": 600.0,
+        "poll_min_interval": 600.0, "poller_metrics_port": 0,
+    })) as staging:
+        progress(f"polling {feeds} feeds for {articles + 1} articles")
+        FeedRegistry(staging).add(Feed.create(f"{base}/feeds/{n}.xml") for n in range(feeds))
+        asyncio.run(Poller(staging, exit_when_idle=True).run())
+        raw = [(r.key, r.value) for r in read_to_end(staging, staging.topic("articles.raw"),
+                                                     limit=articles + 1)]
+    progress("generating subscriptions")
+    gazette = load_gazette(tagged_demo_articles())
+    queries = generate_subscriptions(gazette, subscriptions, seed)
+    receiver = _Receiver()
+    token = uuid.uuid4().hex[:8]
+    with scratch_topics(settings.model_copy(update={
+        "index_prefix": f"bench-{token}", "allow_private_urls": True,
+    })) as s:
+        create_topics(s)
+        ensure_template_sync(s)
+        everything = create(SubscriptionSpec(name="every English article", query="lang:en",
+                                              webhook={"url": receiver.url}), s)
+
+        async def subscribe() -> None:
+            store = SubscriptionStore(s, client_id="sitrep-bench")
+            try:
+                await store.put(everything)
+                for n, query in enumerate(queries):
+                    await store.put(Subscription(name=f"generated {n}", query=query))
+            finally:
+                await store.stop()
+
+        asyncio.run(subscribe())
+        env = {**os.environ, "SITREP_TOPIC_PREFIX": s.topic_prefix,
+               "SITREP_INDEX_PREFIX": s.index_prefix, "SITREP_LOG_LEVEL": "WARNING",
+               "SITREP_ALLOW_PRIVATE_URLS": "true",
+               "SITREP_TOPIC_PARTITIONS": str(s.topic_partitions)}
+        worker = subprocess.Popen([sys.executable, "-m", "sitrep", "worker"], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        producer = KafkaProducer(bootstrap_servers=s.kafka_servers, acks="all", linger_ms=0)
+        es = Elasticsearch(s.elasticsearch_url)
+        sent: dict[str, float] = {}
+        try:
+            progress("warming the worker up with one article")
+            (key, value), rest = raw[0], raw[1:]
+            producer.send(s.topic("articles.raw"), key=key, value=value).get(30)
+            deadline = time.monotonic() + 180
+            while not receiver.arrivals and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if not receiver.arrivals:
+                raise RuntimeError("the worker did not deliver the warm-up alert in 180 s")
+            receiver.arrivals.clear()
+            progress(f"producing {len(rest)} articles at {rate}/s")
+            for n, (key, value) in enumerate(rest):
+                url = json.loads(value)["url"]
+                sent[url] = time.time()
+                producer.send(s.topic("articles.raw"), key=key, value=value)
+                producer.flush()
+                progress(f"produced {n + 1}/{len(rest)}, alerts received "
+                         f"{len(receiver.arrivals)}")
+                time.sleep(max(0.0, 1 / rate - (time.time() - sent[url])))
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and len(receiver.arrivals) < len(sent):
+                progress(f"waiting: {len(receiver.arrivals)}/{len(sent)} alerts received")
+                before = len(receiver.arrivals)
+                time.sleep(3)
+                if len(receiver.arrivals) == before:  # nothing more is coming (same stories)
+                    break
+        finally:
+            producer.close()
+            worker.terminate()
+            worker.wait(60)
+            receiver.close()
+            found = es.indices.get(index=f"{s.index_prefix}-*", allow_no_indices=True)
+            if found:
+                es.indices.delete(index=",".join(found))
+            for name in template_names():
+                es.options(ignore_status=404).indices.delete_index_template(
+                    name=f"{s.index_prefix}-{name}")
+            es.close()
+    latencies = [(receiver.arrivals[url] - at) * 1000 for url, at in sent.items()
+                 if url in receiver.arrivals]
+    if not latencies:
+        raise RuntimeError("no alert reached the webhook")
+    note = (f"{len(latencies)} alerts for {len(sent)} articles at {rate}/s, "
+            f"{subscriptions + 1} subscriptions, 1 worker")
+    return [
+        Figure("alerts", "latency raw -> webhook, p50", _percentile(latencies, 0.5), "ms", note),
+        Figure("alerts", "latency raw -> webhook, p90", _percentile(latencies, 0.9), "ms"),
+        Figure("alerts", "latency raw -> webhook, p99", _percentile(latencies, 0.99), "ms"),
+        Figure("alerts", "latency raw -> webhook, max", max(latencies), "ms",
+               "one story alerts once: near-duplicates of an earlier article send nothing"),
+    ]
+
+
+SUITES.update({"alerts": bench_alerts})

@@ -545,6 +545,9 @@ def bench(
     suites: list[str] = typer.Argument(None, help="Suites to run (default: all)."),
     feeds: int = typer.Option(10_000, help="Feeds for the poller suite."),
     entries: int = typer.Option(1, help="Entries per feed for the poller suite."),
+    articles: int | None = typer.Option(
+        None, help="Articles for the search suite (default 100,000) and the alerts suite "
+        "(default 200)."),
 ) -> None:
     """Run the benchmark suites against the local stack and print their figures."""
     from sitrep.bench import SUITES, Figure
@@ -560,6 +563,8 @@ def bench(
             options: dict[str, Any] = (
                 {"feeds": feeds, "entries": entries} if name == "poller" else {}
             )
+            if articles is not None and name in ("search", "alerts"):
+                options["articles"] = articles
             figures += SUITES[name](settings(), progress=status.update, **options)
     table = Table(title="sitrep bench")
     for column in ("suite", "figure", "value", "unit", "note"):

@@ -178,7 +178,9 @@ def build_app(settings: Settings) -> faust.App:
 
     @app.agent(tagged_topic)
     async def index_stage(stream: Any) -> None:
-        async for batch in stream.take(200, within=0.5):
+        # Up to 200 at once under load; alone, an article waits at most 0.2 s for company,
+        # which bounds what batching adds to search and alert latency.
+        async for batch in stream.take(200, within=0.2):
             indexer = Indexer(settings, es_holder["es"])
             articles, rejected = [], []
             for value in batch:
