@@ -302,7 +302,7 @@ def bench_pipeline(
 
     from sitrep.clean import clean_html
     from sitrep.feeds import Feed, FeedRegistry
-    from sitrep.index import alias
+    from sitrep.index import alias, drop_indices
     from sitrep.poller import Poller
     from sitrep.tag import get_tagger
 
@@ -353,11 +353,7 @@ def bench_pipeline(
                 process.terminate()
             for process in processes:
                 process.wait(60)
-            found = es.indices.get(index=f"{s.index_prefix}-*", allow_no_indices=True)
-            if found:
-                es.indices.delete(index=",".join(found))
-            es.options(ignore_status=404).indices.delete_index_template(
-                name=f"{s.index_prefix}-articles")
+            drop_indices(es, s)
             es.close()
         rate = _rate(indexed, seconds)
         return [
@@ -1003,7 +999,7 @@ def bench_search(
     from elasticsearch import AsyncElasticsearch, Elasticsearch
     from elasticsearch.helpers import parallel_bulk
 
-    from sitrep.index import ensure_template_sync, index_for, template_names
+    from sitrep.index import drop_indices, ensure_template_sync, index_for
     from sitrep.search import search
 
     progress("cleaning and tagging the demo articles")
@@ -1134,12 +1130,7 @@ def bench_search(
 
         asyncio.run(run())
     finally:
-        found = es.indices.get(index=f"{s.index_prefix}-*", allow_no_indices=True)
-        if found:
-            es.indices.delete(index=",".join(found))
-        for name in template_names():
-            es.options(ignore_status=404).indices.delete_index_template(
-                name=f"{s.index_prefix}-{name}")
+        drop_indices(es, s)
         es.close()
     return figures
 
@@ -1278,7 +1269,7 @@ def bench_alerts(
     from kafka import KafkaProducer
 
     from sitrep.feeds import Feed, FeedRegistry
-    from sitrep.index import ensure_template_sync, template_names
+    from sitrep.index import drop_indices, ensure_template_sync
     from sitrep.poller import Poller
     from sitrep.subscriptions import Subscription, SubscriptionSpec, SubscriptionStore, create
     from sitrep.topics import create_topics, read_to_end
@@ -1356,12 +1347,7 @@ def bench_alerts(
             worker.terminate()
             worker.wait(60)
             receiver.close()
-            found = es.indices.get(index=f"{s.index_prefix}-*", allow_no_indices=True)
-            if found:
-                es.indices.delete(index=",".join(found))
-            for name in template_names():
-                es.options(ignore_status=404).indices.delete_index_template(
-                    name=f"{s.index_prefix}-{name}")
+            drop_indices(es, s)
             es.close()
     latencies = [(receiver.arrivals[url] - at) * 1000 for url, at in sent.items()
                  if url in receiver.arrivals]

@@ -219,6 +219,20 @@ def ensure_template_sync(settings: Settings) -> None:
         es.close()
 
 
+def drop_indices(es: Any, settings: Settings) -> None:
+    """Delete every index and index template of the settings' prefix (synchronous client).
+
+    For benchmarks and tests that work under a scratch prefix; the node refuses wildcard
+    deletes, so the indices are listed first and deleted by name.
+    """
+    found = es.indices.get(index=f"{settings.index_prefix}-*", allow_no_indices=True)
+    if found:
+        es.indices.delete(index=",".join(found))
+    for name in template_names():
+        es.options(ignore_status=404).indices.delete_index_template(
+            name=f"{settings.index_prefix}-{name}")
+
+
 class Indexer:
     """Bulk writes with story assignment; ES outages are retried, never turned into loss."""
 

@@ -120,7 +120,7 @@ def deployment(
 ) -> Iterator[Settings]:
     """Settings of a private deployment on the shared stack: its own topic and index prefix,
     topics created and index templates installed; all of it is removed afterwards."""
-    from sitrep.index import ensure_template_sync, template_names
+    from sitrep.index import drop_indices, ensure_template_sync
     from sitrep.topics import create_topics
 
     token = uuid.uuid4().hex[:8]
@@ -135,9 +135,4 @@ def deployment(
     if mine:
         with contextlib.suppress(UnknownTopicOrPartitionError):
             kafka_admin.delete_topics(mine)
-    existing = es.indices.get(index=f"{s.index_prefix}-*", allow_no_indices=True)
-    if existing:
-        es.indices.delete(index=",".join(existing))
-    for name in template_names():
-        es.options(ignore_status=404).indices.delete_index_template(
-            name=f"{s.index_prefix}-{name}")
+    drop_indices(es, s)

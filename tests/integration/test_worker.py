@@ -25,7 +25,7 @@ from kafka import KafkaAdminClient, KafkaProducer
 from sitrep.config import Settings
 from sitrep.feeds import Feed, FeedRegistry
 from sitrep.feedserver import FeedServerConfig, serve
-from sitrep.index import stems
+from sitrep.index import drop_indices, stems
 from sitrep.poller import Poller
 from sitrep.topics import read_to_end
 
@@ -46,12 +46,7 @@ def pipeline(
     mine = [t for t in kafka_admin.list_topics() if t.startswith(s.topic_prefix)]
     if mine:
         kafka_admin.delete_topics(mine)
-    existing = es.indices.get(index=f"{s.index_prefix}-*", allow_no_indices=True)
-    if existing:
-        es.indices.delete(index=",".join(existing))
-    for name in ("articles", "alerts"):
-        es.options(ignore_status=404).indices.delete_index_template(
-            name=f"{s.index_prefix}-{name}")
+    drop_indices(es, s)
 
 
 def env_for(s: Settings) -> dict[str, str]:
