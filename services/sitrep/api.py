@@ -28,6 +28,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import Histogram
 from pydantic import BaseModel, Field
 
 from sitrep.config import Settings, get_settings
@@ -50,6 +51,11 @@ from sitrep.subscriptions import (
 )
 
 log = get_logger(__name__)
+
+SEARCH_SECONDS = Histogram(
+    "sitrep_search_seconds", "GET /search latency, Elasticsearch included",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -329,7 +335,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sort=sort, size=size, after=after, collapse=collapse, highlight=highlight,
             facets=facets,
         )
-        return await search(state["es"], settings, request)
+        with SEARCH_SECONDS.time():
+            return await search(state["es"], settings, request)
 
     @app.get("/articles/{article_id}", tags=["search"], responses=responses | {404: {}},
         dependencies=read)
@@ -373,6 +380,48 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise HTTPException(404, f"no subscription with id {subscription_id!r}")
         log.info("subscription removed", id=subscription_id)
         return Response(status_code=204)
+
+    @app.put("/subscriptions/{subscription_id}", tags=["alerts"],
+             response_model=CreatedSubscription, responses=responses | {404: {}},
+             dependencies=write)
+    async def replace_subscription(subscription_id: str,
+                                   spec: SubscriptionSpec) -> CreatedSubscription:
+        """Change a subscription in place. Its id stays, so stories it already alerted on do
+        not alert again; the webhook secret is kept unless a new one is given."""
+        current = store().get(subscription_id)
+        if current is None:
+            raise HTTPException(404, f"no subscription with id {subscription_id!r}")
+        if spec.webhook is not None and current.webhook is not None \
+                and "secret" not in spec.webhook.model_fields_set:
+            spec.webhook.secret = current.webhook.secret
+        made = await run_in_threadpool(create, spec, settings)
+        subscription = made.model_copy(update={"id": current.id,
+                                               "created_at": current.created_at})
+        await store().put(subscription)
+        log.info("subscription replaced", id=subscription.id)
+        return CreatedSubscription(
+            subscription=subscription.public(),
+            webhook_secret=subscription.webhook.secret if subscription.webhook else None,
+        )
+
+    @app.get("/subscriptions/{subscription_id}/alerts", tags=["alerts"],
+             responses=responses | {404: {}}, dependencies=read)
+    async def subscription_alerts(
+        subscription_id: str, size: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> list[dict[str, Any]]:
+        """The subscription's alert history, newest first, with each channel's delivery
+        state (what the Kibana "Latest alerts" panel shows)."""
+        from sitrep.alerts import alerts_index
+
+        if store().get(subscription_id) is None:
+            raise HTTPException(404, f"no subscription with id {subscription_id!r}")
+        found = await state["es"].search(
+            index=alerts_index(settings), size=size, ignore_unavailable=True,
+            query={"term": {"subscription_id": subscription_id}},
+            sort=[{"matched_at": {"order": "desc", "unmapped_type": "date"}}],
+            source={"excludes": ["alert"]},
+        )
+        return [hit["_source"] for hit in found["hits"]["hits"]]
 
     @app.get("/feeds", tags=["feeds"], responses=responses, dependencies=read)
     async def list_feeds() -> list[dict[str, Any]]:

@@ -366,3 +366,51 @@ def test_the_sitrep_api_command_serves_http(deployment: Settings) -> None:
     finally:
         process.terminate()
         process.wait(20)
+
+
+def test_a_subscription_is_changed_in_place_and_shows_its_alert_history(
+    client: TestClient, indexed: Settings, es: Elasticsearch,
+) -> None:
+    from datetime import UTC, datetime
+
+    from sitrep.alerts import Matcher, alerts_for, alerts_index, record
+    from sitrep.index import to_document
+    from sitrep.subscriptions import Subscription
+
+    headers = {"X-API-Key": KEY}
+    created = client.post("/subscriptions", headers=headers, json={
+        "name": "Villages", "query": "villages",
+        "webhook": {"url": "https://93.184.216.34/hook"}}).json()
+    sid, secret = created["subscription"]["id"], created["webhook_secret"]
+    changed = client.put(f"/subscriptions/{sid}", headers=headers, json={
+        "name": "Border villages", "query": "villages border",
+        "webhook": {"url": "https://93.184.216.34/hook2"}})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["webhook_secret"] == secret  # kept when not given
+    assert client.get(f"/subscriptions/{sid}").json()["query"] == "villages border"
+    assert client.put(f"/subscriptions/{sid}", json={"name": "x", "query": "x"}).status_code \
+        == 401
+    assert client.put("/subscriptions/nope", headers=headers,
+                      json={"name": "x", "query": "x"}).status_code == 404
+
+    subscription = Subscription(**{**client.get(f"/subscriptions/{sid}").json(),
+                                   "webhook": None})
+    matcher = Matcher()
+    matcher.update(sid, subscription)
+    documents = [to_document(a, a["id"], None, datetime.now(UTC)) for a in ARTICLES]
+
+    async def fire() -> int:
+        client_es = AsyncElasticsearch(indexed.elasticsearch_url)
+        try:
+            return len(await record(client_es, indexed,
+                                    alerts_for(matcher, documents, datetime.now(UTC))))
+        finally:
+            await client_es.close()
+
+    # Both Reuters copies: built here with a story each (the indexer would fold them into one).
+    assert asyncio.run(fire()) == 2
+    es.indices.refresh(index=alerts_index(indexed))
+    history = client.get(f"/subscriptions/{sid}/alerts").json()
+    assert [h["delivery_status"] for h in history] == ["matched", "matched"]
+    assert {h["title"] for h in history} == {"PMF pushes Islamic State out of border villages"}
+    assert client.get("/subscriptions/nope/alerts").status_code == 404

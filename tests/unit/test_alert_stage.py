@@ -90,3 +90,17 @@ def test_the_overall_state_is_delivered_only_when_every_channel_is() -> None:
     state = overall({"webhook": dead, "email": delivered}, channels)
     assert state["delivery_status"] == "failed" and "410" in state["last_error"]
     assert overall({}, ["kafka"])["delivery_status"] == "delivered"
+
+
+def test_the_default_retry_schedule_outlasts_a_long_webhook_outage() -> None:
+    """With the shipped settings, even the shortest jittered schedule keeps retrying for
+    minutes, and once an endpoint is back the next try is at most 30 s (+20 %) away."""
+    from sitrep.config import Settings
+    from sitrep.delivery import retry_delay
+
+    s = Settings()
+    delays = [retry_delay(n, s.delivery_backoff, s.delivery_backoff_max, rng=lambda: 0.0)
+              for n in range(1, s.delivery_max_attempts)]
+    assert sum(delays) > 3 * 60
+    assert max(retry_delay(n, s.delivery_backoff, s.delivery_backoff_max, rng=lambda: 1.0)
+               for n in range(1, 50)) <= 36
