@@ -427,10 +427,10 @@ def subscriptions_add(
 
     asyncio.run(put())
     out.print(f"added subscription {subscription.id} ({subscription.name}): "
-              f"{', '.join(subscription.channels())}", highlight=False)
+              f"{', '.join(subscription.channels())}", highlight=False, soft_wrap=True)
     if subscription.webhook:
         out.print(f"webhook secret (X-Sitrep-Signature key): {subscription.webhook.secret}",
-                  highlight=False)
+                  highlight=False, soft_wrap=True, markup=False)
 
 
 def _load_subscriptions() -> list[Any]:
