@@ -215,7 +215,9 @@ class SubscriptionStore:
                 for record in records:
                     self._record(record)
             pending = {tp for tp in pending if await consumer.position(tp) < end[tp]}
-        log.info("subscriptions loaded", count=len(self.items), invalid=self.invalid)
+        # A service says how many it loaded; a one-off command (the CLI) keeps quiet.
+        (log.info if follow else log.debug)("subscriptions loaded", count=len(self.items),
+                                            invalid=self.invalid)
         if follow:
             self._task = asyncio.create_task(self._follow(), name="subscriptions-follow")
         else:
