@@ -40,8 +40,9 @@ ALERT_SCHEMA: Final = "alert/1"
 SNIPPET_CHARS: Final = 300
 #: States after which nothing more happens to an alert.
 FINAL: Final = frozenset({"delivered", "failed", "cancelled"})
-#: An alert published but not picked up this long is taken over by the sweeper.
-STALE_QUEUED: Final = timedelta(seconds=60)
+#: An alert matched but not picked up this long (its publication or its first delivery
+#: was lost with a worker) is taken over by the sweeper.
+STALE_MATCHED: Final = timedelta(seconds=60)
 
 ALERTS = Counter("sitrep_alerts_total", "Alerts fired (first match of a subscription and story)")
 DELIVERIES = Counter("sitrep_alert_deliveries_total", "Delivery attempts", ["channel", "outcome"])
@@ -182,8 +183,11 @@ async def record(es: Any, settings: Settings, alerts: list[dict[str, Any]]) -> \
     """Create the history documents; return the alerts to publish.
 
     A new alert is created ``matched`` and published; a conflict means this (subscription,
-    story) already fired, and it is published again only if it never left the ``matched``
-    state (the worker died between this write and the publication).
+    story) already fired, and it is published again only if no delivery has claimed it yet
+    (the worker may have died before publishing it). Publishing twice is harmless: delivery
+    claims an alert once, with optimistic concurrency, so the second copy finds it taken.
+    There is deliberately no "published" state written after publication: that write
+    would race the delivery stage, which may already have claimed the alert.
     """
     from elasticsearch.helpers import async_bulk
 
@@ -211,16 +215,6 @@ async def record(es: Any, settings: Settings, alerts: list[dict[str, Any]]) -> \
     fresh = [a for a in alerts if a["alert_id"] not in failed or a["alert_id"] in unfinished]
     ALERTS.inc(len([a for a in alerts if a["alert_id"] not in failed]))
     return fresh
-
-
-async def mark_queued(es: Any, settings: Settings, alert_ids: list[str]) -> None:
-    """After publication: the alert is on the topic, delivery takes it from here."""
-    from elasticsearch.helpers import async_bulk
-
-    now = iso(utcnow())
-    actions = [{"_op_type": "update", "_index": alerts_index(settings), "_id": key,
-                "doc": {"delivery_status": "queued", "queued_at": now}} for key in alert_ids]
-    await async_bulk(es, actions, raise_on_error=False, raise_on_exception=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -293,14 +287,14 @@ class Deliverer:
                 log.warning("alert without history document", alert_id=alert["alert_id"])
                 return
             status = hit["_source"].get("delivery_status")
-            if status not in ("matched", "queued"):
+            if status != "matched":
                 return  # a replay of an alert already being (or done being) delivered
             doc = await self._claim(dict(hit))
             if doc is not None:
                 self._spawn(self._deliver_one(alert["alert_id"], doc))
                 return
-            # Changed under us: usually the match stage marking it queued just now. Look
-            # again; if another worker claimed it, the status says so and we stop.
+            # Changed under us: another worker (or a replayed copy) claimed it first; look
+            # again, and the status says so.
 
     def _spawn(self, work: Awaitable[None]) -> None:
         async def run() -> None:
@@ -423,8 +417,8 @@ class Deliverer:
                                  {"range": {"next_attempt_at": {"lte": iso(now)}}}]}},
             {"bool": {"filter": [{"term": {"delivery_status": "delivering"}},
                                  {"range": {"lease_until": {"lt": iso(now)}}}]}},
-            {"bool": {"filter": [{"terms": {"delivery_status": ["queued", "matched"]}},
-                                 {"range": {"matched_at": {"lt": iso(now - STALE_QUEUED)}}}]}},
+            {"bool": {"filter": [{"term": {"delivery_status": "matched"}},
+                                 {"range": {"matched_at": {"lt": iso(now - STALE_MATCHED)}}}]}},
         ], "minimum_should_match": 1}}
         found = await self.es.search(index=self.index, query=due, size=200,
                                      seq_no_primary_term=True, ignore_unavailable=True,

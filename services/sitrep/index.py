@@ -248,6 +248,13 @@ class Indexer:
         hashes = sorted({d["text_hash"] for d in docs if d.get("text_hash")})
         known: list[dict[str, Any]] = []
         if bands or hashes:
+            # Searches see what the last refresh published (at most 1 s old). A copy or a
+            # near-duplicate written just before, by this worker's previous batch or by
+            # another worker, must be found too, or the story splits in two and alerts
+            # twice: refreshing first makes every acknowledged write visible. It costs a few
+            # milliseconds per batch; with nothing new it is a no-op.
+            await self.es.indices.refresh(index=alias(self.settings), ignore_unavailable=True,
+                                          allow_no_indices=True)
             should: list[dict[str, Any]] = []
             if bands:
                 should.append({"terms": {"lsh_bands": bands}})

@@ -74,7 +74,7 @@ def build_app(settings: Settings) -> faust.App:
     """The worker's Faust app for these settings (topics carry the configured prefix)."""
     from elasticsearch import AsyncElasticsearch
 
-    from sitrep.alerts import MATCH_SECONDS, Deliverer, Matcher, alerts_for, mark_queued, record
+    from sitrep.alerts import MATCH_SECONDS, Deliverer, Matcher, alerts_for, record
     from sitrep.clean import clean_article
     from sitrep.index import Indexer, ensure_template, with_retries
     from sitrep.subscriptions import SubscriptionStore
@@ -220,9 +220,7 @@ def build_app(settings: Settings) -> faust.App:
         pending = [await alerts_topic.send(key=a["alert_id"].encode(),
                                            value=json.dumps(a).encode()) for a in fresh]
         for future in pending:
-            await future  # on the broker before the history says "queued"
-        await with_retries(mark_queued, es_holder["es"], settings,
-                           [a["alert_id"] for a in fresh])
+            await future  # on the broker before this batch's offsets may be committed
         PROCESSED.labels("match", "ok").inc(len(fresh))
 
     async def dead_alert(reason: str, alert: dict[str, Any]) -> None:

@@ -31,7 +31,7 @@ from aiosmtpd.controller import Controller
 from elasticsearch import AsyncElasticsearch, Elasticsearch
 from kafka import KafkaProducer
 
-from sitrep.alerts import Deliverer, Matcher, alerts_for, alerts_index, mark_queued, record
+from sitrep.alerts import Deliverer, Matcher, alerts_for, alerts_index, record
 from sitrep.config import Settings
 from sitrep.delivery import verify
 from sitrep.feeds import Feed, FeedRegistry
@@ -359,7 +359,6 @@ async def fire(s: Settings, es: AsyncElasticsearch, store: SubscriptionStore,
     matcher = Matcher()
     store.subscribe(matcher.update)
     alerts = await record(es, s, alerts_for(matcher, documents, datetime.now(UTC)))
-    await mark_queued(es, s, [a["alert_id"] for a in alerts])
     deliverer = Deliverer(s, es, store, dead_letter)
     for alert in alerts:
         await deliverer.handle(alert)

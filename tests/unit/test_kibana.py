@@ -333,7 +333,7 @@ def test_alerts_template_has_the_alert_history_fields(
         "article_id": "keyword", "story_id": "keyword", "title": "text", "url": "keyword",
         "matched_at": "date", "delivered_at": "date", "channels": "keyword",
         "delivery_status": "keyword", "countries": "keyword", "actor_names": "keyword",
-        "next_attempt_at": "date", "lease_until": "date", "queued_at": "date",
+        "next_attempt_at": "date", "lease_until": "date",
         "deliveries.webhook.status": "keyword", "deliveries.email.attempts": "integer",
     }.items()
     assert kibana.template_of("sitrep-alerts*", templates) == "alerts.template.json"
