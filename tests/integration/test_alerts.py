@@ -311,7 +311,9 @@ def test_an_alert_waits_out_a_webhook_outage_and_arrives_once(
     hook = None
     try:
         ingest_demo(s)
-        wait_until(lambda: len(history(es, s, subscription.id)) > 0, 180, "the alerts")
+        wait_until(lambda: indexed_count(es, s) == 23, 180, "23 demo articles indexed")
+        time.sleep(2)  # the last batch's alerts are recorded right after its write
+        wait_until(lambda: len(history(es, s, subscription.id)) > 0, 60, "the alerts")
         wait_until(lambda: all((h.get("deliveries") or {}).get("webhook", {}).get(
             "attempts", 0) >= 3 for h in history(es, s, subscription.id)), 60,
             "three failed attempts per alert")
