@@ -127,6 +127,30 @@ def setup() -> None:
             raise typer.Exit(code)
 
 
+def refuse_unsafe_feeds(urls: list[str]) -> None:
+    """Exit 2 naming every feed URL the poller would refuse to fetch (the API's rule).
+
+    Refusing here, not only at fetch time, tells the operator now rather than through a feed
+    that keeps failing. Unlike the API, a name that does not resolve is only a warning: the
+    operator may be registering feeds while DNS or the network is down.
+    """
+    from sitrep.urls import UnresolvableHostError, UnsafeURLError, check_public_url
+
+    allow = settings().allow_private_urls
+    refused = []
+    for url in urls:
+        try:
+            check_public_url(url, allow_private=allow)
+        except UnresolvableHostError as exc:  # DNS may be down; the poller checks again anyway
+            err.print(f"[yellow]warning:[/] {url}: {exc}", highlight=False)
+        except UnsafeURLError as exc:
+            refused.append(f"{url}: {exc}")
+    if refused:
+        for line in refused:
+            err.print(f"[red]refused feed:[/] {line}", highlight=False)
+        raise typer.Exit(2)
+
+
 @feeds_app.command("add")
 def feeds_add(
     url: str = typer.Argument(..., help="Feed URL (RSS or Atom)."),
@@ -143,6 +167,7 @@ def feeds_add(
     except FeedError as exc:
         err.print(f"[red]bad feed:[/] {exc}")
         raise typer.Exit(2) from exc
+    refuse_unsafe_feeds([feed.url])
     FeedRegistry(settings()).add([feed])
     out.print(f"added {feed.url} (id {feed.id})")
 
@@ -159,6 +184,7 @@ def feeds_import(
     except FeedError as exc:
         err.print(f"[red]bad feed list:[/] {exc}", highlight=False)
         raise typer.Exit(2) from exc
+    refuse_unsafe_feeds([feed.url for feed in feeds])
     FeedRegistry(settings()).add(feeds)
     out.print(f"imported {len(feeds)} feeds from {path}")
 

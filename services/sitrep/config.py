@@ -172,9 +172,9 @@ class Settings(BaseSettings):
         100, ge=1, description="Most results one search page may ask for."
     )
     allow_private_urls: bool = Field(
-        False, description="Accept webhook and feed URLs (from the API) that point at private, "
-        "loopback or link-local addresses. Off: they are refused, so the API cannot be used to "
-        "reach internal services.",
+        False, description="Let sitrep reach private, loopback or link-local addresses: "
+        "webhook and feed URLs that point there, and what the poller fetches (article links, "
+        "redirects). Off: refused, so neither the API nor a feed can reach internal services.",
     )
     webhook_timeout: float = Field(
         10.0, gt=0, description="Seconds a webhook endpoint has to answer one delivery."

@@ -26,12 +26,12 @@ from typing import Any
 import aiohttp
 
 from sitrep.config import Settings
+from sitrep.fetch import outbound_session, refused_as_non_public
 from sitrep.logs import get_logger
 from sitrep.urls import (
     UnresolvableHostError,
     UnsafeURLError,
     check_public_url_async,
-    non_public_reason,
 )
 
 log = get_logger(__name__)
@@ -147,33 +147,10 @@ def _status_is_retryable(status: int) -> bool:
 # --- webhooks -----------------------------------------------------------------------------
 
 
-class PublicOnlyResolver(aiohttp.ThreadedResolver):
-    """Name resolution that refuses non-public addresses at connection time.
-
-    ``check_public_url`` looks the name up before the request; the connection looks it up
-    again, and a hostile DNS server can answer a public address the first time and
-    ``127.0.0.1`` the second (DNS rebinding). Checking the addresses the connection will
-    actually use closes that gap.
-    """
-
-    async def resolve(self, host: str, port: int = 0, family: Any = 0) -> Any:
-        import errno
-        import ipaddress
-
-        results = await super().resolve(host, port, family)
-        for result in results:
-            reason = non_public_reason(ipaddress.ip_address(result["host"]))
-            if reason is not None:  # errno + text: aiohttp shows the text in its error
-                raise OSError(errno.EACCES,
-                              f"{host} resolves to a non-public address ({reason})")
-        return results
-
-
 def webhook_session(*, allow_private: bool) -> aiohttp.ClientSession:
-    """The HTTP session deliveries use: guarded resolution unless private URLs are allowed."""
-    if allow_private:
-        return aiohttp.ClientSession()
-    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(resolver=PublicOnlyResolver()))
+    """The HTTP session deliveries use: guarded like the poller's unless private URLs are
+    allowed, so a name that rebinds to an internal address after the check is still refused."""
+    return outbound_session(allow_private=allow_private)
 
 
 async def post_webhook(
@@ -263,7 +240,9 @@ async def _post_webhook(
         return DeliveryResult.failure(
             f"webhook did not answer within {timeout:g}s (timeout)", retryable=True
         )
-    except (aiohttp.ClientError, OSError) as error:
+    except (aiohttp.ClientError, OSError, UnsafeURLError) as error:
+        if refused_as_non_public(error):
+            return DeliveryResult.failure(f"unsafe webhook URL: {error}", retryable=False)
         return DeliveryResult.failure(
             f"webhook connection failed: {type(error).__name__}: {error}", retryable=True
         )

@@ -113,6 +113,8 @@ def run_demo(settings: Settings, progress: Callable[[str], None], timeout: float
     s = settings.model_copy(update={
         # One host plays nine sites here; lift per-host politeness for the local demo only.
         "http_host_delay": 0.0, "http_per_host": 8, "poller_metrics_port": 0,
+        # The demo sites are served on loopback, which the poller refuses by default.
+        "allow_private_urls": True,
     })
     create_topics(s)
     ensure_template_sync(s)

@@ -7,15 +7,23 @@ timeouts, follows at most ``http_max_redirects`` redirects, and reads at most a 
 one slow, huge or looping site cannot stall or exhaust the poller. Failures are returned as
 values (``FetchResult.error_kind``), never raised, because for the poller a broken site is
 data to record, not an exception.
+
+Unless ``allow_private_urls``, no request reaches a private, loopback or link-local address:
+a feed is somebody else's document, and its article links and redirects must not turn the
+poller into a way to read internal services (SSRF) into a searchable index. See
+:func:`outbound_session`, which webhook deliveries use too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import ipaddress
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
@@ -23,6 +31,7 @@ import aiohttp
 
 from sitrep.config import Settings
 from sitrep.logs import get_logger
+from sitrep.urls import UnsafeURLError, literal_host_refusal, non_public_reason
 
 log = get_logger(__name__)
 
@@ -83,6 +92,72 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+# --- outbound guard (SSRF) -----------------------------------------------------------------
+
+
+class NonPublicAddressError(OSError):
+    """A connection refused because the name resolved to a non-public address."""
+
+
+class PublicOnlyResolver(aiohttp.ThreadedResolver):
+    """Name resolution that refuses non-public addresses at connection time.
+
+    A URL checked when it was registered can resolve elsewhere later, and a hostile DNS server
+    can answer a public address to the check and ``127.0.0.1`` to the connection (DNS
+    rebinding). Checking the addresses the connection will actually use closes that gap.
+    """
+
+    async def resolve(self, host: str, port: int = 0, family: Any = 0) -> Any:
+        results = await super().resolve(host, port, family)
+        for result in results:
+            reason = non_public_reason(ipaddress.ip_address(result["host"]))
+            if reason is not None:  # errno + text: aiohttp shows the text in its error
+                raise NonPublicAddressError(
+                    errno.EACCES, f"{host} resolves to a non-public address ({reason})"
+                )
+        return results
+
+
+async def refuse_non_public_literals(
+    request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+) -> aiohttp.ClientResponse:
+    """Client middleware, run for every hop of a redirect chain.
+
+    aiohttp never asks the resolver about an IP literal, so without this a public feed that
+    redirects to ``http://169.254.169.254/`` would walk past :class:`PublicOnlyResolver`.
+    """
+    refusal = literal_host_refusal(request.url.host)
+    if refusal is not None:
+        raise UnsafeURLError(f"refusing {request.url}: {refusal} (SITREP_ALLOW_PRIVATE_URLS)")
+    return await handler(request)
+
+
+def outbound_session(
+    *, allow_private: bool, connector: Mapping[str, Any] | None = None, **session: Any
+) -> aiohttp.ClientSession:
+    """An aiohttp session that can only reach public addresses unless ``allow_private``.
+
+    ``connector`` holds TCPConnector options; the rest goes to the session.
+    """
+    options = dict(connector or {})
+    if allow_private:
+        return aiohttp.ClientSession(connector=aiohttp.TCPConnector(**options), **session)
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(resolver=PublicOnlyResolver(), **options),
+        middlewares=(refuse_non_public_literals,),
+        **session,
+    )
+
+
+def refused_as_non_public(error: BaseException) -> bool:
+    """Whether an aiohttp error is the outbound guard's refusal rather than a network fault."""
+    if isinstance(error, UnsafeURLError):
+        return True
+    return isinstance(error, aiohttp.ClientConnectorError) and isinstance(
+        error.os_error, NonPublicAddressError
+    )
+
+
 class HostGate:
     """Per-host concurrency and spacing of requests."""
 
@@ -125,11 +200,10 @@ class Fetcher:
 
     async def __aenter__(self) -> Fetcher:
         s = self.settings
-        connector = aiohttp.TCPConnector(
-            limit=s.http_concurrency, limit_per_host=s.http_per_host, ttl_dns_cache=300
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
+        self._session = outbound_session(
+            allow_private=s.allow_private_urls,
+            connector={"limit": s.http_concurrency, "limit_per_host": s.http_per_host,
+                       "ttl_dns_cache": 300},
             timeout=aiohttp.ClientTimeout(
                 total=s.http_total_timeout, connect=s.http_connect_timeout,
                 sock_read=s.http_read_timeout,
@@ -180,6 +254,8 @@ class Fetcher:
                         result.body_bytes = int(length) if length and length.isdigit() else 0
                     else:
                         await self._read_capped(response, result, max_bytes)
+            except UnsafeURLError as exc:  # a redirect to a non-public IP literal
+                result.error_kind, result.error = "unsafe_url", str(exc)
             except aiohttp.TooManyRedirects as exc:
                 result.error_kind, result.error = "too_many_redirects", _describe(exc)
                 result.redirects = [str(r.url) for r in exc.history]
@@ -187,7 +263,11 @@ class Fetcher:
                 result.error_kind = "timeout"
                 result.error = f"no complete answer within the timeouts ({_describe(exc)})"
             except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError) as exc:
-                result.error_kind, result.error = "connection_error", _describe(exc)
+                if refused_as_non_public(exc):
+                    result.error_kind = "unsafe_url"
+                    result.error = f"refused: {_describe(exc)} (SITREP_ALLOW_PRIVATE_URLS)"
+                else:
+                    result.error_kind, result.error = "connection_error", _describe(exc)
             except (aiohttp.InvalidURL, ValueError) as exc:
                 result.error_kind, result.error = "error", f"invalid URL: {_describe(exc)}"
             except aiohttp.ClientError as exc:

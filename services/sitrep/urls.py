@@ -122,6 +122,18 @@ def non_public_reason(address: _IPAddress) -> str | None:
     return next((kind for failed, kind in checks if failed), None)
 
 
+def literal_host_refusal(host: str | None) -> str | None:
+    """Why ``host`` may not be contacted if it is a non-public IP literal, else None.
+
+    Names are left to the resolver: only it knows the address a connection will use.
+    """
+    literal = _literal_address((host or "").strip("[]").split("%", 1)[0])
+    if literal is None:
+        return None
+    kind = non_public_reason(literal)
+    return None if kind is None else f"{literal} is not a public address ({kind})"
+
+
 def _literal_address(host: str) -> _IPAddress | None:
     try:
         return ipaddress.ip_address(host)

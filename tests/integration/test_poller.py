@@ -40,7 +40,7 @@ def poll_settings(
         "http_concurrency": 64, "poll_interval": 2.0, "poll_min_interval": 1.0,
         "poll_max_interval": 30.0, "http_read_timeout": 3.0, "http_total_timeout": 10.0,
         "http_connect_timeout": 3.0, "poller_metrics_port": 0, "feeds_partitions": 4,
-        "topic_partitions": 3,
+        "topic_partitions": 3, "allow_private_urls": True,  # the fixture server is on loopback
     })
     mine = [t for t in kafka_admin.list_topics() if t.startswith(prefix)]
     if mine:
@@ -200,6 +200,7 @@ def test_two_pollers_share_feeds_and_survive_a_sigkill(
         "SITREP_HTTP_PER_HOST": "8", "SITREP_POLL_INTERVAL": "2", "SITREP_POLL_MIN_INTERVAL": "1",
         "SITREP_POLLER_METRICS_PORT": "0", "SITREP_FEEDS_PARTITIONS": "4",
         "SITREP_TOPIC_PARTITIONS": "3", "SITREP_HTTP_CONCURRENCY": "16",
+        "SITREP_ALLOW_PRIVATE_URLS": "true",
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "sitrep.feedserver", "--port", "0", "--feeds", "200",

@@ -41,6 +41,7 @@ def pipeline(
         "topic_prefix": f"w{token}.", "index_prefix": f"w{token}", "http_host_delay": 0.0,
         "http_per_host": 16, "poll_interval": 600.0, "poll_min_interval": 600.0,
         "poller_metrics_port": 0, "feeds_partitions": 2, "topic_partitions": 2,
+        "allow_private_urls": True,  # the fixture server is on loopback
     })
     yield s
     mine = [t for t in kafka_admin.list_topics() if t.startswith(s.topic_prefix)]

@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import Envelope, Session
@@ -40,6 +41,7 @@ from sitrep.delivery import (
     sign,
     verify,
     webhook_payload,
+    webhook_session,
 )
 from sitrep.urls import UnsafeURLError, check_public_url, check_public_url_async
 
@@ -373,6 +375,22 @@ def test_post_webhook_refuses_a_loopback_url_without_sending_anything() -> None:
     run_with_server(scenario)
 
 
+def test_a_name_that_rebinds_to_loopback_after_the_check_is_refused_for_good() -> None:
+    """The URL check passes (as for a name that answered a public address first); the guarded
+    session's resolver then sees loopback: a permanent refusal, and nothing is sent."""
+
+    async def main() -> None:
+        async with hook_server() as server, webhook_session(allow_private=False) as session:
+            url = server.base.replace("127.0.0.1", "localhost") + "/ok"
+            result = await deliver(session, url, allow_private=True)
+            assert not result.ok and not result.retryable
+            assert result.error is not None and "unsafe webhook URL" in result.error
+            assert "non-public address (loopback)" in result.error
+            assert server.received == []
+
+    asyncio.run(main())
+
+
 def test_post_webhook_treats_an_unresolvable_host_as_retryable_dns_trouble() -> None:
     async def scenario(server: HookServer, session: aiohttp.ClientSession) -> None:
         result = await deliver(session, "https://hooks.nowhere.invalid/x", allow_private=False)
@@ -520,7 +538,6 @@ def test_send_email_to_a_closed_port_is_retryable() -> None:
 
 def test_the_delivery_session_refuses_names_that_resolve_to_private_addresses() -> None:
     """DNS rebinding: the address the connection uses is checked, not only the first answer."""
-    from sitrep.delivery import webhook_session
 
     async def attempt(allow_private: bool) -> str:
         async def ok(request: web.Request) -> web.Response:
@@ -528,20 +545,13 @@ def test_the_delivery_session_refuses_names_that_resolve_to_private_addresses() 
 
         app = web.Application()
         app.router.add_post("/hook", ok)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        try:
-            async with webhook_session(allow_private=allow_private) as session:
-                try:
-                    async with session.post(f"http://localhost:{port}/hook") as response:
-                        return str(response.status)
-                except aiohttp.ClientError as error:
-                    return str(error)
-        finally:
-            await runner.cleanup()
+        async with TestServer(app, host="127.0.0.1") as server, \
+                webhook_session(allow_private=allow_private) as session:
+            try:
+                async with session.post(f"http://localhost:{server.port}/hook") as response:
+                    return str(response.status)
+            except aiohttp.ClientError as error:
+                return str(error)
 
     assert "non-public address (loopback)" in asyncio.run(attempt(False))
     assert asyncio.run(attempt(True)) == "200"

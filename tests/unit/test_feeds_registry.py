@@ -234,3 +234,33 @@ def test_encode_refuses_a_state_its_schema_rejects(changes: dict[str, Any], wher
     state = FeedState.fresh(Feed.create("https://news.test/a.xml"), settings(), NOW)
     with pytest.raises(SchemaViolation, match=f"feed-state: {where}: "):
         encode(state.model_copy(update=changes), "feed-state")
+
+
+@pytest.mark.parametrize("command", ["add", "import"])
+def test_the_cli_refuses_feeds_on_internal_addresses_like_the_api(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refused before Kafka is touched, so this needs no broker; every bad URL is named."""
+    from typer.testing import CliRunner
+
+    from sitrep.cli import app
+    from sitrep.config import get_settings
+
+    urls = ["http://127.0.0.1:8080/feed.xml", "http://169.254.169.254/latest/rss"]
+    if command == "add":
+        args = ["feeds", "add", urls[0]]
+    else:
+        listing = feed_file(tmp_path, "feeds:\n" + "".join(f"  - {u}\n" for u in urls))
+        args = ["feeds", "import", str(listing)]
+    monkeypatch.setenv("SITREP_ALLOW_PRIVATE_URLS", "false")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, args)
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2, result.output
+    output = " ".join(result.output.split())
+    named = urls[:1] if command == "add" else urls
+    for url in named:
+        assert f"refused feed: {url}" in output
+    assert "loopback" in output and "SITREP_ALLOW_PRIVATE_URLS" in output

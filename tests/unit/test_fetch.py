@@ -38,6 +38,7 @@ def settings(**overrides: Any) -> Settings:
         "http_total_timeout": 15.0,
         "http_max_redirects": 5,
         "respect_robots": True,
+        "allow_private_urls": True,  # the fixture server is on loopback
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
@@ -226,6 +227,77 @@ def test_an_invalid_url_is_returned_as_an_error_not_raised() -> None:
     result = run(body)
     assert result.error_kind == "error"
     assert result.status is None
+
+
+# ----------------------------------------------------------------------------------------
+# the outbound guard (SSRF)
+# ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_the_poller_refuses_loopback_feeds_unless_private_urls_are_allowed(host: str) -> None:
+    """A literal is refused before connecting, a name once it resolves: no request is sent."""
+
+    async def body(server: FeedServer, fetcher: Fetcher) -> tuple[FetchResult, int]:
+        result = await fetcher.get(f"http://{host}:{server.port}/feeds/0.xml", max_bytes=10**6)
+        return result, server.stats()["requests"]
+
+    result, requests = run(body, allow_private_urls=False)
+    assert result.error_kind == "unsafe_url" and result.status is None
+    assert result.error is not None and "loopback" in result.error
+    assert "SITREP_ALLOW_PRIVATE_URLS" in result.error
+    assert requests == 0
+    allowed, _ = run(body, allow_private_urls=True)
+    assert allowed.ok
+
+
+def test_a_redirect_to_a_private_ip_literal_is_refused_at_that_hop() -> None:
+    """aiohttp does not resolve IP literals, so only the middleware can stop this hop."""
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    from sitrep.fetch import refuse_non_public_literals
+    from sitrep.urls import UnsafeURLError
+
+    async def attempt(guarded: bool) -> tuple[str, int]:
+        hits = {"secret": 0}
+
+        async def start(request: web.Request) -> web.Response:
+            raise web.HTTPFound(f"http://127.0.0.1:{request.url.port}/secret")
+
+        async def secret(request: web.Request) -> web.Response:
+            hits["secret"] += 1
+            return web.Response(text="internal")
+
+        app = web.Application()
+        app.router.add_get("/start", start)
+        app.router.add_get("/secret", secret)
+        # The first hop is a name, which the plain resolver lets through, as a public host's
+        # would be; the redirect then points at an internal literal.
+        middlewares = (refuse_non_public_literals,) if guarded else ()
+        async with TestServer(app, host="127.0.0.1") as server, \
+                aiohttp.ClientSession(middlewares=middlewares) as session:
+            try:
+                async with session.get(f"http://localhost:{server.port}/start") as response:
+                    return await response.text(), hits["secret"]
+            except UnsafeURLError as error:
+                return str(error), hits["secret"]
+
+    text, hits = asyncio.run(attempt(guarded=True))
+    assert "127.0.0.1 is not a public address (loopback)" in text and hits == 0
+    assert asyncio.run(attempt(guarded=False)) == ("internal", 1)  # the hop the guard stops
+
+
+def test_a_refused_feed_is_recorded_as_unsafe_not_as_a_network_fault() -> None:
+    from sitrep.feeds import Feed, FeedState
+    from sitrep.poller import article_status, feed_outcome
+
+    refused = FetchResult(url="http://10.0.0.1/feed", final_url="http://10.0.0.1/feed",
+                          error_kind="unsafe_url", error="refusing: private")
+    state = FeedState.fresh(Feed.create(refused.url), settings(), datetime.now(UTC))
+    outcome, parsed = feed_outcome(refused, state, True, 100)
+    assert (outcome.kind, outcome.error, parsed) == ("unsafe_url", "refusing: private", None)
+    assert article_status(refused) == ("unsafe_url", "refusing: private")
 
 
 # ----------------------------------------------------------------------------------------
