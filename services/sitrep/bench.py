@@ -255,7 +255,7 @@ def bench_index(
     from elasticsearch import AsyncElasticsearch, Elasticsearch
 
     from sitrep.clean import clean_html
-    from sitrep.index import Indexer, ensure_template
+    from sitrep.index import Indexer, StoryLock, drop_indices, ensure_template
     from sitrep.tag import get_tagger
 
     tagger = get_tagger()
@@ -263,7 +263,7 @@ def bench_index(
     s = settings.model_copy(update={"index_prefix": f"bench-{uuid.uuid4().hex[:8]}"})
     batch_size = 500
 
-    async def run() -> float:
+    async def run() -> tuple[float, list[float]]:
         es = AsyncElasticsearch(s.elasticsearch_url, request_timeout=60)
         try:
             await ensure_template(es, s)
@@ -279,22 +279,32 @@ def bench_index(
                     batch.append(article)
                 await indexer.index(batch)
                 progress(f"indexed {min(first + batch_size, documents)}/{documents}")
-            return time.perf_counter() - started
+            seconds = time.perf_counter() - started
+            # What the story lease adds to every batch when no other worker holds it.
+            lease_ms = []
+            for _ in range(300):
+                lock = StoryLock(s, es)
+                started = time.perf_counter()
+                await lock.acquire()
+                await lock.release()
+                lease_ms.append((time.perf_counter() - started) * 1000)
+            return seconds, lease_ms
         finally:
             await es.close()
 
     try:
-        seconds = asyncio.run(run())
+        seconds, lease_ms = asyncio.run(run())
     finally:
         sync = Elasticsearch(s.elasticsearch_url)
-        found = sync.indices.get(index=f"{s.index_prefix}-*", allow_no_indices=True)
-        if found:
-            sync.indices.delete(index=",".join(found))
-        sync.options(ignore_status=404).indices.delete_index_template(
-            name=f"{s.index_prefix}-articles")
+        drop_indices(sync, s)
         sync.close()
-    return [Figure("index", "bulk indexing (batches of 500, with story lookup)",
-                   _rate(documents, seconds), "docs/s", f"{documents} documents")]
+    return [
+        Figure("index", "bulk indexing (batches of 500, with story lookup)",
+               _rate(documents, seconds), "docs/s", f"{documents} documents"),
+        Figure("index", "story lease per batch, p50", _percentile(lease_ms, 0.5), "ms",
+               "acquire + release, uncontended"),
+        Figure("index", "story lease per batch, p99", _percentile(lease_ms, 0.99), "ms"),
+    ]
 
 
 def bench_pipeline(

@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     index_prefix: str = Field(
         "sitrep", description="Prefix of every Elasticsearch index, alias and template."
     )
+    story_lock_ttl: float = Field(
+        30.0, gt=0, description="Seconds a worker's lease on story assignment lasts; a worker "
+        "that died holding it blocks the others' indexing this long at most."
+    )
 
     # --- feed poller (`sitrep poller`) ----------------------------------------------------
     feeds_file: Path | None = Field(

@@ -15,14 +15,23 @@
   first copy; near-duplicates (a wire story republished with small edits) share a
   ``story_id`` found through MinHash LSH bands stored in the index itself, so every worker
   and every restart sees the same candidates.
+- **One story assigner at a time.** Looking for earlier copies and writing the batch is a
+  read-then-write; two workers doing it at once with two copies of one story would each see
+  nothing and start two stories (and alert twice). :class:`StoryLock`, a lease document in
+  Elasticsearch, makes that step exclusive across workers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
+import os
+import random
 import re
+import socket
+import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from functools import cache
@@ -233,6 +242,74 @@ def drop_indices(es: Any, settings: Settings) -> None:
             name=f"{settings.index_prefix}-{name}")
 
 
+class StoryLock:
+    """A cluster-wide lease on story assignment, held while one batch looks and writes.
+
+    Elasticsearch gives the atomicity: creating a document by id is refused (409) while it
+    exists, and reads and deletes by id are real-time, so no refresh is involved. Each lease
+    carries its expiry: a worker that died holding one delays the others by ``ttl`` at most,
+    after which one of them breaks it with a compare-and-delete (two breakers cannot both
+    succeed). A batch that outlives its own lease (Elasticsearch stalling for longer than the
+    ttl) can race with the next holder; that costs a split story, never a lost article.
+    """
+
+    DOC_ID = "story-assignment"
+
+    def __init__(self, settings: Settings, es: Any) -> None:
+        self.es = es
+        self.index = f"{settings.index_prefix}-locks"
+        self.ttl = settings.story_lock_ttl
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._lease: tuple[int, int] | None = None
+
+    async def acquire(self) -> None:
+        """Wait for the lease; retried by the caller if Elasticsearch is unreachable."""
+        from elasticsearch import ConflictError, NotFoundError
+
+        pause = 0.005
+        while True:
+            try:
+                made = await self.es.create(
+                    index=self.index, id=self.DOC_ID,
+                    document={"owner": self.owner, "expires": time.time() + self.ttl},
+                )
+                self._lease = (made["_seq_no"], made["_primary_term"])
+                return
+            except ConflictError:
+                pass
+            try:
+                held = await self.es.get(index=self.index, id=self.DOC_ID)
+            except NotFoundError:
+                continue  # released in between: try again at once
+            if float(held["_source"].get("expires", 0)) < time.time():
+                log.warning("breaking an expired story lock", owner=held["_source"].get("owner"))
+                with contextlib.suppress(ConflictError, NotFoundError):
+                    await self.es.delete(index=self.index, id=self.DOC_ID,
+                                         if_seq_no=held["_seq_no"],
+                                         if_primary_term=held["_primary_term"])
+                continue
+            await asyncio.sleep(pause * (0.5 + random.random()))
+            pause = min(pause * 2, 0.1)
+
+    async def release(self) -> None:
+        """Give the lease back; if that fails it simply expires, so this never raises."""
+        from elastic_transport import TransportError
+        from elasticsearch import ApiError, ConflictError, NotFoundError
+
+        if self._lease is None:
+            return
+        seq_no, primary_term = self._lease
+        self._lease = None
+        try:
+            await self.es.delete(index=self.index, id=self.DOC_ID, if_seq_no=seq_no,
+                                 if_primary_term=primary_term)
+        except (ConflictError, NotFoundError):
+            pass  # broken after our ttl: the document is somebody else's now
+        except (ApiError, TransportError) as exc:  # e.g. unreachable: the ttl frees it
+            log.warning("story lock not released; it expires by itself", error=str(exc)[:300],
+                        ttl=self.ttl)
+
+
 class Indexer:
     """Bulk writes with story assignment; ES outages are retried, never turned into loss."""
 
@@ -309,7 +386,6 @@ class Indexer:
         now = datetime.now(UTC)
         docs = [to_document(a, story_id=document_id(a), duplicate_of=None, now=now)
                 for a in articles]
-        await self._with_retries(self._stories, docs)
         actions = [
             {"_op_type": "index", "_index": index_for(self.settings, d["published"]
                                                       or d["fetched_at"]),
@@ -324,7 +400,13 @@ class Indexer:
             )
             return list(errors) if isinstance(errors, list) else []
 
-        errors = await self._with_retries(bulk)
+        lock = StoryLock(self.settings, self.es)
+        await self._with_retries(lock.acquire)
+        try:
+            await self._with_retries(self._stories, docs)
+            errors = await self._with_retries(bulk)
+        finally:
+            await lock.release()
         failed: dict[str, str] = {}
         for error in errors:
             item = next(iter(error.values()))
