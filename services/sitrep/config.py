@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, FilePath, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Versions of the servers the local stack runs (and docker-compose.yml pins). Kafka 4.3.1 is
@@ -204,7 +204,17 @@ class Settings(BaseSettings):
     smtp_port: int = Field(25, ge=1, le=65535, description="Port of the SMTP server.")
     smtp_username: str | None = Field(None, description="SMTP login, if the server needs one.")
     smtp_password: str | None = Field(None, description="SMTP password.")
-    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_starttls: bool = Field(
+        False, description="Upgrade the SMTP connection with STARTTLS (submission, port 587)."
+    )
+    smtp_tls: bool = Field(
+        False, description="Connect with implicit TLS (SMTPS, port 465) instead of plain SMTP; "
+        "not together with SMTP_STARTTLS."
+    )
+    smtp_ca_file: FilePath | None = Field(
+        None, description="CA bundle the SMTP server's certificate is checked against, for a "
+        "relay signed by a private CA. Unset: the system's trusted CAs."
+    )
     smtp_from: str = Field(
         "sitrep@localhost", description="Sender address of e-mail alerts."
     )
@@ -266,6 +276,13 @@ class Settings(BaseSettings):
         if not value[:-1].isdigit() or value[-1].lower() not in "kmg":
             raise ValueError(f"{value!r} is not a JVM heap size such as 512m or 2g")
         return value
+
+    @model_validator(mode="after")
+    def _one_smtp_tls_mode(self) -> Settings:
+        if self.smtp_tls and self.smtp_starttls:
+            raise ValueError("choose SMTP_TLS (implicit TLS, port 465) or SMTP_STARTTLS "
+                             "(port 587), not both")
+        return self
 
     @model_validator(mode="after")
     def _ports_are_distinct(self) -> Settings:

@@ -348,9 +348,20 @@ def _smtp_code_is_retryable(code: int) -> bool:
 def _send_blocking(settings: Settings, message: EmailMessage) -> DeliveryResult:
     host = settings.smtp_host
     assert host is not None
-    with smtplib.SMTP(host, settings.smtp_port, timeout=settings.webhook_timeout) as smtp:
+    context = None
+    if settings.smtp_tls or settings.smtp_starttls:
+        context = ssl.create_default_context(
+            cafile=str(settings.smtp_ca_file) if settings.smtp_ca_file else None
+        )
+    client = (
+        smtplib.SMTP_SSL(host, settings.smtp_port, timeout=settings.webhook_timeout,
+                         context=context)
+        if settings.smtp_tls
+        else smtplib.SMTP(host, settings.smtp_port, timeout=settings.webhook_timeout)
+    )
+    with client as smtp:
         if settings.smtp_starttls:
-            smtp.starttls(context=ssl.create_default_context())
+            smtp.starttls(context=context)
         if settings.smtp_username:
             smtp.login(settings.smtp_username, settings.smtp_password or "")
         refused = smtp.send_message(message)
@@ -392,6 +403,12 @@ async def send_email(settings: Settings, message: EmailMessage) -> DeliveryResul
             f"SMTP {type(error).__name__}: {error.smtp_code} {_decode(error.smtp_error)}",
             retryable=_smtp_code_is_retryable(error.smtp_code),
             status=error.smtp_code,
+        )
+    except ssl.SSLCertVerificationError as error:
+        # A certificate we do not trust stays untrusted until somebody changes the setup.
+        return DeliveryResult.failure(
+            f"SMTP server certificate not trusted: {error.verify_message} (SITREP_SMTP_CA_FILE)",
+            retryable=False,
         )
     except (smtplib.SMTPException, OSError) as error:
         # Disconnects, refused connections, timeouts, TLS failures: the server may come back.

@@ -11,20 +11,24 @@ import asyncio
 import contextlib
 import json
 import socket
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+import trustme
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
-from aiosmtpd.smtp import Envelope, Session
+from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+from pydantic import ValidationError
 
 from sitrep.config import Settings
 from sitrep.delivery import (
@@ -477,20 +481,89 @@ class CollectingHandler:
 
 
 @contextlib.contextmanager
-def smtp_server() -> Iterator[tuple[CollectingHandler, int]]:
+def smtp_server(**controller: Any) -> Iterator[tuple[CollectingHandler, int]]:
     handler = CollectingHandler()
     port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
+    server = Controller(handler, hostname="127.0.0.1", port=port, **controller)
+    server.start()
     try:
         yield handler, port
     finally:
-        controller.stop()
+        server.stop()
 
 
-def smtp_settings(port: int, host: str | None = "127.0.0.1") -> Settings:
+def smtp_settings(port: int, host: str | None = "127.0.0.1", **overrides: Any) -> Settings:
     return Settings(smtp_host=host, smtp_port=port, smtp_from="alerts@sitrep.example",
-                    webhook_timeout=5.0)
+                    webhook_timeout=5.0, **overrides)
+
+
+@pytest.fixture
+def tls(tmp_path: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server context with a certificate for 127.0.0.1 from a throwaway CA, and that CA."""
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca_file = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+    return server_context, ca_file
+
+
+def accept_alice(server: SMTPServer, session: Session, envelope: Envelope, mechanism: str,
+                 auth_data: Any) -> AuthResult:
+    ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"alice" \
+        and auth_data.password == b"wonderland"
+    return AuthResult(success=ok, handled=False)  # False: the server answers 535 itself
+
+
+def test_send_email_over_implicit_tls_verifies_the_server_with_the_configured_ca(
+    tls: tuple[ssl.SSLContext, Path],
+) -> None:
+    server_context, ca_file = tls
+    with smtp_server(ssl_context=server_context) as (handler, port):
+        settings = smtp_settings(port, smtp_tls=True, smtp_ca_file=ca_file)
+        message = build_email(settings, ["analyst@desk.example"], "s", "over TLS")
+        result = asyncio.run(send_email(settings, message))
+        assert result.ok, result.error
+        assert [recipients for recipients, _ in handler.messages] == [["analyst@desk.example"]]
+
+
+def test_an_untrusted_smtp_certificate_is_a_permanent_failure_that_sends_nothing(
+    tls: tuple[ssl.SSLContext, Path],
+) -> None:
+    server_context, _ = tls
+    with smtp_server(ssl_context=server_context) as (handler, port):
+        settings = smtp_settings(port, smtp_tls=True)  # the system CAs do not know ours
+        result = asyncio.run(send_email(settings, build_email(settings, ["a@b.example"], "s", "b")))
+        assert handler.messages == []
+    assert not result.ok and not result.retryable
+    assert result.error is not None and "certificate not trusted" in result.error
+
+
+def test_send_email_with_starttls_and_a_login_the_server_requires(
+    tls: tuple[ssl.SSLContext, Path],
+) -> None:
+    server_context, ca_file = tls
+    with smtp_server(tls_context=server_context, require_starttls=True,
+                     authenticator=accept_alice, auth_require_tls=True) as (handler, port):
+        base = {"smtp_ca_file": ca_file, "smtp_username": "alice"}
+        plain = smtp_settings(port, smtp_password="wonderland", **base)
+        refused = asyncio.run(send_email(plain, build_email(plain, ["a@b.example"], "s", "b")))
+        wrong = smtp_settings(port, smtp_starttls=True, smtp_password="x", **base)
+        denied = asyncio.run(send_email(wrong, build_email(wrong, ["a@b.example"], "s", "b")))
+        assert handler.messages == []
+        good = smtp_settings(port, smtp_starttls=True, smtp_password="wonderland", **base)
+        sent = asyncio.run(send_email(good, build_email(good, ["a@b.example"], "s", "b")))
+        assert sent.ok, sent.error
+        assert len(handler.messages) == 1
+    # Without STARTTLS the server refuses to go on; a wrong password is refused too. Neither
+    # is fixed by trying again.
+    assert not refused.ok and not refused.retryable
+    assert not denied.ok and not denied.retryable and denied.status == 535
+
+
+def test_implicit_tls_and_starttls_cannot_both_be_configured() -> None:
+    with pytest.raises(ValidationError, match="not both"):
+        Settings(smtp_host="mail.example", smtp_tls=True, smtp_starttls=True)
 
 
 def test_send_email_delivers_subject_body_and_recipients() -> None:
