@@ -419,12 +419,12 @@ def test_resolution_skips_only_keys_whose_evidence_is_unchanged(
 ) -> None:
     """A key keeps its place of the pass before only when no place it can see changed: the
     same tags as scoring every key in every pass."""
-    import sitrep.tag as tag_module
+    import sitrep.tag.resolution as resolution
 
     texts = _demo_texts()
     texts += [p for t in texts for p in t.split("\n\n") if p.strip()]
     skipping = [json.dumps(tagger.tag_text(t).to_dict(), sort_keys=True) for t in texts]
-    monkeypatch.setattr(tag_module, "_changed", lambda *args: True)
+    monkeypatch.setattr(resolution, "_changed", lambda *args: True)
     rescoring = [json.dumps(tagger.tag_text(t).to_dict(), sort_keys=True) for t in texts]
     assert skipping == rescoring
 
@@ -440,23 +440,23 @@ def test_resolution_skips_only_keys_whose_evidence_is_unchanged(
     ],
 )
 def test_tokens_and_gaps(text: str, raws: list[str], gaps: list[str]) -> None:
-    from sitrep.tag import _tokenise
+    from sitrep.tag.tokens import tokenise
 
-    tokens = _tokenise(text)
+    tokens = tokenise(text)
     assert tokens.raws == raws
     assert tokens.gaps == gaps
     assert [text[s:e] for s, e in zip(tokens.starts, tokens.ends, strict=True)] == raws
 
 
 def test_tokens_when_the_gap_cache_is_full(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sitrep.tag as tag_module
+    import sitrep.tag.tokens as tag_module
 
     text = "Iraq, Syria; Jordan - Lebanon. Egypt: Libya (Yemen) Oman"
-    expected = tag_module._tokenise(text)
+    expected = tag_module.tokenise(text)
     monkeypatch.setattr(tag_module, "_GAP_CACHE_MAX", 2)
     tag_module._GAP_SENTENCE.clear()
     tag_module._GAP_JOINED.clear()
-    tokens = tag_module._tokenise(text)
+    tokens = tag_module.tokenise(text)
     assert (tokens.raws, tokens.sentence, tokens.joined) == (
         expected.raws,
         expected.sentence,
