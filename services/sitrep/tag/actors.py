@@ -26,7 +26,7 @@ import ahocorasick
 
 from sitrep.actors import Actor, ActorDictionary, ActorType, alias_key
 from sitrep.tag.hits import Hit, HitAt
-from sitrep.tag.output import ActorTag
+from sitrep.tag.output import ActorTag, Span
 from sitrep.tag.resolution import Context
 from sitrep.tag.tokens import Stream, Tokens, compact_letters, stream_key, word_info
 from sitrep.tag.words import BLOCKING_PHRASES, word_set
@@ -222,20 +222,23 @@ class ActorIndex:
         return actor_ctx, actor_of
 
     def tag(
-        self, actor_id: str, offsets: list[int], forms: dict[str, None], named: bool
+        self, actor_id: str, spans: list[Span], forms: dict[str, None], named: bool
     ) -> ActorTag:
-        """The output record of an actor mentioned at ``offsets``."""
+        """The output record of an actor mentioned at ``spans`` (in order of offset)."""
         actor = self.by_id[actor_id]
+        sector: str | None = getattr(actor, "sector", None)  # world registry entries
         return ActorTag(
             id=actor.id,
             name=actor.name,
             type=actor.type.value,
             countries=actor.countries,
             parent=actor.parent,
-            mentions=len(offsets),
-            first_offset=offsets[0],
+            mentions=len(spans),
+            first_offset=spans[0][0],
             surface_forms=tuple(forms),
             via="name" if named else "demonym",
+            spans=tuple(spans),
+            sector=sector,
         )
 
 

@@ -44,6 +44,7 @@ class Hit:
     blocked: bool = False  # a blocking phrase: consumes the span, tags nothing
     region: bool = False  # "X province": only administrative regions
     compound: bool = False  # "Iran-backed": the state acts; not a country of the story
+    place_via: str = "name"  # how the place is mentioned (sitrep.tag.output.VIA_*)
 
     @property
     def size(self) -> int:

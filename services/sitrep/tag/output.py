@@ -7,8 +7,9 @@ docstring of :mod:`sitrep.tag`, "Output decisions").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Final
 
 from sitrep.actors import ActorType
 from sitrep.gazetteer import Place
@@ -16,6 +17,15 @@ from sitrep.gazetteer import Place
 if TYPE_CHECKING:
     from sitrep.tag.actors import ActorIndex
     from sitrep.tag.hits import Hit
+
+#: How a place is mentioned (``span_via``): by its name; by a name inside an organisation's
+#: ("Ohio State University", "Laurel County Sheriff"); or by a demonym or adjective ("Turkish
+#: drones"), which maps leave out.
+VIA_NAME: Final = "name"
+VIA_EMBEDDED: Final = "embedded"
+VIA_ADJECTIVE: Final = "adjective"
+
+Span = tuple[int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +42,15 @@ class PlaceTag:
     mentions: int
     first_offset: int
     surface_forms: tuple[str, ...]
+    spans: tuple[Span, ...] = ()  # [start, end) of every mention, sorted by start
+    span_via: tuple[str, ...] = ()  # parallel to spans: VIA_NAME, VIA_EMBEDDED, VIA_ADJECTIVE
+
+    @property
+    def via(self) -> str:
+        """``adjective`` when every mention is a demonym or adjective, else ``name``."""
+        if self.span_via and all(v == VIA_ADJECTIVE for v in self.span_via):
+            return VIA_ADJECTIVE
+        return VIA_NAME
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -40,6 +59,8 @@ class PlaceTag:
             "admin1_name": self.admin1_name, "feature": self.feature, "lat": self.lat,
             "lon": self.lon, "mentions": self.mentions, "first_offset": self.first_offset,
             "surface_forms": list(self.surface_forms),
+            "spans": [[s, e] for s, e in self.spans], "span_via": list(self.span_via),
+            "via": self.via,
         }  # fmt: skip
 
 
@@ -54,6 +75,8 @@ class ActorTag:
     first_offset: int
     surface_forms: tuple[str, ...]
     via: str  # "name", or "demonym" when a state is seen only through its demonym
+    spans: tuple[Span, ...] = ()  # [start, end) of every mention, sorted by start
+    sector: str | None = None  # a state's sector code ("COP", "MIL"), else None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +84,7 @@ class ActorTag:
             "countries": list(self.countries), "parent": self.parent,
             "mentions": self.mentions, "first_offset": self.first_offset,
             "surface_forms": list(self.surface_forms), "via": self.via,
+            "spans": [[s, e] for s, e in self.spans], "sector": self.sector,
         }  # fmt: skip
 
 
@@ -86,6 +110,25 @@ class Tags:
     def actor_ids(self) -> list[str]:
         return [a.id for a in self.actors]
 
+    def moved(self, position: Callable[[int], int]) -> Tags:
+        """The same tags with every offset mapped by ``position`` (a text's offsets to those
+        of the file it came from, say); ``position`` must keep the order of offsets."""
+
+        def spans(spans: tuple[Span, ...]) -> tuple[Span, ...]:
+            return tuple((position(s), position(e)) for s, e in spans)
+
+        return replace(
+            self,
+            places=tuple(
+                replace(p, first_offset=position(p.first_offset), spans=spans(p.spans))
+                for p in self.places
+            ),
+            actors=tuple(
+                replace(a, first_offset=position(a.first_offset), spans=spans(a.spans))
+                for a in self.actors
+            ),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "places": [p.to_dict() for p in self.places],
@@ -107,7 +150,7 @@ class Tags:
         }
 
 
-def place_tag(place: Place, offsets: list[int], forms: dict[str, None]) -> PlaceTag:
+def place_tag(place: Place, spans: list[Span], vias: list[str], forms: dict[str, None]) -> PlaceTag:
     return PlaceTag(
         id=place.geonameid,
         name=place.name,
@@ -118,9 +161,11 @@ def place_tag(place: Place, offsets: list[int], forms: dict[str, None]) -> Place
         feature=f"{place.feature_class}/{place.feature_code}",
         lat=place.lat,
         lon=place.lon,
-        mentions=len(offsets),
-        first_offset=offsets[0],  # mentions are gathered in order of offset
+        mentions=len(spans),
+        first_offset=spans[0][0],  # mentions are gathered in order of offset
         surface_forms=tuple(forms),
+        spans=tuple(spans),
+        span_via=tuple(vias),
     )
 
 
@@ -134,37 +179,41 @@ def assemble(
     """The tags of a text from its hits, their places and their actors."""
     # Mentions in order of offset: each place's and actor's first mention is its first
     # offset, and the tags come out in that order.
-    place_offsets: dict[str, list[int]] = {}
+    place_spans: dict[str, list[Span]] = {}
+    place_vias: dict[str, list[str]] = {}
     place_forms: dict[str, dict[str, None]] = {}
     places_by_id: dict[str, Place] = {}
-    actor_offsets: dict[str, list[int]] = {}
+    actor_spans: dict[str, list[Span]] = {}
     actor_forms: dict[str, dict[str, None]] = {}
     actor_named: set[str] = set()  # mentioned by name at least once (not only a demonym)
     named_states: dict[str, list[int]] = {}
     actor_map = actors.by_id
     for hit in sorted(hits, key=lambda h: h.start):
         start = hit.start
+        span = (start, hit.end)
         surface = text[start : hit.end]
         place = resolved.get(hit.resolution_key) if hit.places else None
         if place is not None:
             pid = place.geonameid
-            offsets = place_offsets.get(pid)
-            if offsets is None:
+            spans = place_spans.get(pid)
+            if spans is None:
                 places_by_id[pid] = place
-                place_offsets[pid] = [start]
+                place_spans[pid] = [span]
+                place_vias[pid] = [hit.place_via]
                 place_forms[pid] = {surface: None}
             else:
-                offsets.append(start)
+                spans.append(span)
+                place_vias[pid].append(hit.place_via)
                 place_forms[pid].setdefault(surface, None)
         reading = actor_of.get(id(hit))
         if reading is not None:
             actor_id, demonym = reading
-            offsets = actor_offsets.get(actor_id)
-            if offsets is None:
-                actor_offsets[actor_id] = [start]
+            spans = actor_spans.get(actor_id)
+            if spans is None:
+                actor_spans[actor_id] = [span]
                 actor_forms[actor_id] = {surface: None}
             else:
-                offsets.append(start)
+                spans.append(span)
                 actor_forms[actor_id].setdefault(surface, None)
             if not demonym:
                 actor_named.add(actor_id)
@@ -173,12 +222,12 @@ def assemble(
                     named_states.setdefault(actor.countries[0], []).append(start)
 
     place_tags = tuple(
-        place_tag(places_by_id[pid], offsets, place_forms[pid])
-        for pid, offsets in place_offsets.items()
+        place_tag(places_by_id[pid], spans, place_vias[pid], place_forms[pid])
+        for pid, spans in place_spans.items()
     )
     actor_tags = tuple(
-        actors.tag(aid, offsets, actor_forms[aid], aid in actor_named)
-        for aid, offsets in actor_offsets.items()
+        actors.tag(aid, spans, actor_forms[aid], aid in actor_named)
+        for aid, spans in actor_spans.items()
     )
 
     # A place's country counts each mention of the place; a named state counts the
@@ -190,7 +239,7 @@ def assemble(
         counts[tag.country] = counts.get(tag.country, 0) + tag.mentions
         first[tag.country] = min(first.get(tag.country, tag.first_offset), tag.first_offset)
         if tag.feature.startswith("A/PCL"):
-            counted.update((tag.country, o) for o in place_offsets[tag.id])
+            counted.update((tag.country, s) for s, _ in tag.spans)
     for cc, offsets in named_states.items():
         uncounted = [o for o in offsets if (cc, o) not in counted]
         if uncounted:
