@@ -22,6 +22,7 @@ from sitrep.tag.tokens import (
     name_article,
     without_conjunctions,
 )
+from sitrep.tag.words import COMPOUND_ACTOR_SUFFIXES
 
 if TYPE_CHECKING:
     from sitrep.tag.actors import ActorForm, ActorIndex
@@ -45,6 +46,7 @@ class Hit:
     region: bool = False  # "X province": only administrative regions
     compound: bool = False  # "Iran-backed": the state acts; not a country of the story
     place_via: str = "name"  # how the place is mentioned (sitrep.tag.output.VIA_*)
+    fixed: bool = False  # the place is known (a state's country): no resolution needed
 
     @property
     def size(self) -> int:
@@ -132,3 +134,69 @@ def longest_first(hits: list[Hit], actors: ActorIndex) -> list[Hit]:
             chosen.append(hit)
     chosen.sort(key=lambda h: h.first)
     return chosen
+
+
+def state_places(
+    tokens: Tokens, hits: list[Hit], chosen: list[Hit], actors: ActorIndex, places: PlaceLookup
+) -> list[Hit]:
+    """Give the states that the chosen hits name their country as a place, and return the
+    state mentions inside longer actor names as place hits of their own.
+
+    - A state named by a name the gazetteer cannot match ("U.S.", "US": too short for its
+      automaton) still names its country: the country becomes the hit's place reading.
+    - A state seen through its demonym ("Turkish drones", "Americans") records its country
+      as a place mention flagged ``adjective``, known without resolution; its actor reading
+      stays.
+    - Inside a longer actor name a state's demonym or name is still a mention of its country
+      ("Syrian" in "the Syrian army": ``adjective``; "United States" in "United States
+      Army": ``embedded``). These hits are returned, not put in ``chosen``: they overlap
+      their actor's span, which the context rules must not see twice.
+    """
+    for hit in chosen:
+        if hit.actors and not hit.places:
+            _give_country(hit, actors, places)
+    inner: list[Hit] = []
+    containers = [h for h in chosen if h.actors and h.first != h.last]
+    if not containers:
+        return inner
+    chosen_ids = {id(h) for h in chosen}
+    for hit in hits:
+        if id(hit) in chosen_ids or not hit.actors:
+            continue
+        outer = next((c for c in containers if c.first <= hit.first and hit.last <= c.last), None)
+        if outer is None or (outer.first == hit.first and outer.last == hit.last):
+            continue
+        after = hit.last + 1
+        if (
+            after < len(tokens)
+            and tokens.gaps[after] in ("-", "\u2010", "\u2011")
+            and tokens.raws[after].lower() in COMPOUND_ACTOR_SUFFIXES
+        ):
+            continue  # "the U.S.-led coalition": the state acts, it is not a place here
+        mention = Hit(hit.first, hit.last, hit.lead, hit.start, hit.end, hit.key)
+        mention.actors = list(hit.actors)
+        if _give_country(mention, actors, places):
+            if mention.place_via == "name":
+                mention.place_via = "embedded"
+            mention.actors = []
+            mention.fixed = True
+            mention.places = mention.places[:1]
+            inner.append(mention)
+    return inner
+
+
+def _give_country(hit: Hit, actors: ActorIndex, places: PlaceLookup) -> bool:
+    """Make the country of the hit's state reading its place (see :func:`state_places`)."""
+    named = [c for f in hit.actors if not f.demonym for c in actors.state_countries(f)]
+    seen = [c for f in hit.actors if f.demonym for c in actors.state_countries(f)]
+    codes = named or seen
+    if not codes:
+        return False
+    country = places.country(codes[0])
+    if country is None:
+        return False
+    hit.places = [country]
+    if not named:
+        hit.place_via = "adjective"
+        hit.fixed = True
+    return True

@@ -27,6 +27,10 @@ VIA_ADJECTIVE: Final = "adjective"
 
 Span = tuple[int, int]
 
+#: Continents and macro-regions: no point on a map says where a story about them is, as a
+#: country's would not (``geo`` leaves both out).
+AREA_FEATURES: Final = frozenset({"L/CONT", "L/RGN"})
+
 
 @dataclass(frozen=True, slots=True)
 class PlaceTag:
@@ -140,7 +144,9 @@ class Tags:
             "geo": [
                 {"lat": p.lat, "lon": p.lon}
                 for p in self.places
-                if not p.feature.startswith("A/PCL")
+                if p.via != VIA_ADJECTIVE
+                and p.feature not in AREA_FEATURES
+                and not p.feature.startswith("A/PCL")
             ],
             "actors": [a.to_dict() for a in self.actors],
             "actor_ids": self.actor_ids,
@@ -192,7 +198,12 @@ def assemble(
         start = hit.start
         span = (start, hit.end)
         surface = text[start : hit.end]
-        place = resolved.get(hit.resolution_key) if hit.places else None
+        if not hit.places:
+            place = None
+        elif hit.fixed:
+            place = hit.places[0]
+        else:
+            place = resolved.get(hit.resolution_key)
         if place is not None:
             pid = place.geonameid
             spans = place_spans.get(pid)
@@ -236,23 +247,30 @@ def assemble(
     first: dict[str, int] = {}
     counted: set[tuple[str, int]] = set()
     for tag in place_tags:
-        counts[tag.country] = counts.get(tag.country, 0) + tag.mentions
-        first[tag.country] = min(first.get(tag.country, tag.first_offset), tag.first_offset)
+        # A demonym says whose, not where ("Iranian advisers"); a continent has no country.
+        where = [s for (s, _), via in zip(tag.spans, tag.span_via, strict=True)
+                 if via != VIA_ADJECTIVE]  # fmt: skip
+        if not where or not tag.country:
+            continue
+        counts[tag.country] = counts.get(tag.country, 0) + len(where)
+        first[tag.country] = min(first.get(tag.country, where[0]), where[0])
         if tag.feature.startswith("A/PCL"):
-            counted.update((tag.country, s) for s, _ in tag.spans)
+            counted.update((tag.country, s) for s in where)
     for cc, offsets in named_states.items():
         uncounted = [o for o in offsets if (cc, o) not in counted]
         if uncounted:
             counts[cc] = counts.get(cc, 0) + len(uncounted)
             first[cc] = min(first.get(cc, uncounted[0]), uncounted[0])
-    names = {t.country: t.country_name for t in place_tags}
+    names = {t.country: t.country_name for t in place_tags if t.country}
     for atag in actor_tags:
         if atag.type == ActorType.STATE.value and atag.countries:
             names.setdefault(atag.countries[0], atag.name)
     order = sorted(counts, key=lambda c: (-counts[c], first[c]))
     country_mentions = tuple((c, names.get(c, c), counts[c]) for c in order)
 
-    admin1 = tuple(dict.fromkeys(t.admin1 for t in place_tags if t.admin1))
+    admin1 = tuple(
+        dict.fromkeys(t.admin1 for t in place_tags if t.admin1 and t.via != VIA_ADJECTIVE)
+    )
     rollup: dict[str, None] = {}
     for atag in actor_tags:
         rollup.setdefault(atag.id, None)

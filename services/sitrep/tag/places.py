@@ -62,6 +62,11 @@ class PlaceLookup:
         self._places = place_automaton(gazetteer)
         self._candidates_cache: dict[str, list[Place]] = {}
         self._one_word_places: dict[tuple[str, str], list[Place]] = {}  # (word, key)
+        self._countries = {c.country: c for c in gazetteer.countries()}
+
+    def country(self, code: str) -> Place | None:
+        """The gazetteer's country of an ISO code, if it has one."""
+        return self._countries.get(code)
 
     def match(self, tokens: Tokens, stream: Stream, hit_at: HitAt) -> None:
         """Give every gazetteer match in the stream its place readings."""

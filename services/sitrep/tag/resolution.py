@@ -216,7 +216,7 @@ class Resolver:
         # only when every mention of the key is in one.
         by_key: dict[str, list[Hit]] = {}
         for hit in hits:
-            if hit.places:
+            if hit.places and not hit.fixed:  # a fixed place (a state's country) is known
                 by_key.setdefault(hit.resolution_key, []).append(hit)
         sentence = tokens.sentence
         weak = {

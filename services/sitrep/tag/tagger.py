@@ -17,7 +17,7 @@ from typing import Any, Final
 from sitrep.actors import ActorDictionary, load_actor_dictionary
 from sitrep.gazetteer import Gazetteer, load_gazetteer
 from sitrep.tag.actors import ActorIndex
-from sitrep.tag.hits import find_hits, longest_first
+from sitrep.tag.hits import find_hits, longest_first, state_places
 from sitrep.tag.output import Tags, assemble
 from sitrep.tag.places import PlaceLookup
 from sitrep.tag.refine import Refiner
@@ -98,8 +98,14 @@ class Tagger:
         if not tokens:
             return Tags()
         title_tokens = title_case_tokens(tokens, len(title) if title else 0)
-        hits = longest_first(find_hits(full, tokens, self._actors, self._places), self._actors)
+        found = find_hits(full, tokens, self._actors, self._places)
+        hits = longest_first(found, self._actors)
+        inner = state_places(tokens, found, hits, self._actors, self._places)
         hits = Refiner(self._actors, self._not_names, tokens, hits, title_tokens).run()
+        if inner:  # mentions inside actor names whose actor is still there
+            spans = {(h.first, h.last) for h in hits if h.actors}
+            kept = [h for h in inner if any(a <= h.first and h.last <= b for a, b in spans)]
+            hits = sorted(hits + kept, key=lambda h: (h.first, h.last))
         actor_ctx, actor_of = self._actors.resolve(hits)
         resolved = self._resolver.resolve(full, tokens, hits, title_tokens, actor_ctx)
         return assemble(full, hits, resolved, actor_of, self._actors)
