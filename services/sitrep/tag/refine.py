@@ -12,18 +12,24 @@ from __future__ import annotations
 
 from sitrep.tag.actors import ActorIndex, army, short_names
 from sitrep.tag.hits import Hit
+from sitrep.tag.output import VIA_EMBEDDED
 from sitrep.tag.places import lone_place, strong_reading
 from sitrep.tag.tokens import ABBREVIATIONS, DASHES, JOINER_RE, Token, Tokens, capitalised_word
 from sitrep.tag.words import (
     ADJECTIVE_ENDINGS,
+    ADMIN_DIVISION_WORDS,
     COMPOUND_ACTOR_SUFFIXES,
     FEATURE_HEADS,
     GIVEN_NAMES,
     LOCATIVES,
     NAME_CONNECTORS,
+    ORGANISATION_WORD_ZIPF,
+    PERSON_NAME_RANK,
     REGION_SUFFIXES,
     ROLE_WORDS,
     TOWN_WORDS,
+    name_rank,
+    zipf,
 )
 
 
@@ -208,10 +214,12 @@ class Refiner:
             and not any(c in DASHES for c in tokens.gaps[i])
             and capitalised_word(raws[i])
             and raws[i].lower() not in NAME_CONNECTORS
-            and tokens.keys[i] not in self.not_names
-            and self.clear_if_lone(hit.last + 1)
         ):
-            return True
+            if self._organisation_word(i):
+                hit.place_via = VIA_EMBEDDED  # "Ohio State University", "Texas Fire Service"
+                return False
+            if tokens.keys[i] not in self.not_names and self.clear_if_lone(hit.last + 1):
+                return True
         if i >= 0 and tokens.articles[i]:
             j = self.next_index(hit, 2)
             if j >= 0 and capitalised_word(raws[j]) and self.clear_if_lone(hit.last + 2):
@@ -223,6 +231,24 @@ class Refiner:
             and capitalised_word(raws[hit.lead - 1])
             and raws[hit.lead - 1].lower() not in self.not_names
             and self.clear_if_lone(hit.lead - 1)
+        )
+
+    def _organisation_word(self, i: int) -> bool:
+        """Whether word ``i``, capitalised after a place name, continues the name of an
+        organisation named after the place ("Ohio State University", "Kentucky Department of
+        Education", "Dublin Historical Society", "Richmond Police Department"): a common
+        English word (wordfreq) that is not a common person's name (names-dataset), no place
+        reading of its own and no administrative division ("Laurel County" is not the town
+        of Laurel). The place is then still mentioned, flagged embedded, instead of being
+        dropped as a fragment of a longer place name ("Ain Zara", "Rebecca Jordan")."""
+        raw = self.tokens.raws[i]
+        word = raw.lower()
+        owner = self.owner.get(i)
+        return (
+            word not in ADMIN_DIVISION_WORDS
+            and zipf(word) >= ORGANISATION_WORD_ZIPF
+            and name_rank(raw) > PERSON_NAME_RANK
+            and (owner is None or not owner.places)
         )
 
     def _opener(self, hit: Hit) -> None:

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from sitrep.gazetteer import Place, normalise_place_name
+from sitrep.tag.output import AREA_FEATURES
 from sitrep.tag.places import BEAT_COUNTRIES, GENERIC_NAMES
 from sitrep.tag.tokens import Tokens, fold_name
-from sitrep.tag.words import REGION_SUFFIXES
+from sitrep.tag.words import REGION_SUFFIXES, name_rank, zipf
 
 if TYPE_CHECKING:
     from sitrep.tag.hits import Hit
@@ -111,6 +112,16 @@ class Scoring:
     - ``alias_only`` -1.5: the text uses one of the place's GeoNames alternate names, not its
       name, and nothing else in the story is in that country ("Khalil" is not Hebron in an
       Iraq story). The supplement's hand-written names are exempt.
+    - ``area`` +5: a continent or macro-region (features L/CONT, L/RGN: "Europe", "the
+      Sahel") means that area, as a country's name means the country.
+    - other senses (:func:`_other_sense`), for one-word names of places under 100,000 people
+      that are not countries, first-level regions or capitals: -2 for a name that is a
+      common person's name (best rank <= 200 as a given name or surname in some country,
+      names-dataset), -2 for a common English word (Zipf >= 4, wordfreq), -6 more when that
+      other sense dominates (rank <= 50: "Brown", "Sam"; Zipf >= 5: "University"), which
+      only a story full of that place's neighbours outweighs; a name that is only an
+      alternate name of the place and a common name or word (rank <= 1000, Zipf >= 4:
+      "Brown" for Belton) cannot mean it at all.
     - eligibility: outside the beat and without local context a place needs 100,000 people
       (a region: 1,000,000), so "Paris" is the French capital even in a story that names the
       United States, and "Commerce" or "Green" are not US towns; a generic name ("Old City")
@@ -131,6 +142,12 @@ class Scoring:
     same_admin1 = 1.5
     beat = 0.5
     alias_only = -1.5
+    area = 5.0
+    other_sense_population = 100_000
+    alias_name_rank, alias_zipf = 1000, 4.0
+    name_rank_excluded, zipf_excluded, other_sense_dominant = 50, 5.0, -6.0
+    name_rank_penalised, person_name = 200, -2.0
+    zipf_penalised, common_word = 4.0, -2.0
     foreign_min_population = 100_000
     foreign_min_region_importance = 1_000_000
     weak_position = 1.0
@@ -147,6 +164,42 @@ class Candidate:
     too_small: bool  # outside the beat and below the population it needs without local context
     beat: bool
     alias_only: bool  # named by an alternate name only: penalised without context
+
+
+def _other_sense(place: Place, surface: str, alias_only: bool) -> float | None:
+    """What the score loses because a one-word name is, most of the time, something other
+    than this place: a person's name ("Brown", "Jones", "Keith"; ranked by how common it is
+    as a given name or surname in any country, from names-dataset) or a common English word
+    ("University", "Congress", "Commerce"; by its wordfreq frequency). None: the reading is
+    not possible at all.
+
+    Only places small enough for the other sense to dominate pay (not countries, first-level
+    regions, capitals, places of :data:`Scoring.other_sense_population` people or more, or
+    the supplement's hand-written entries); a place named only by one of its alternate names
+    ("Brown" for Belton, "Sam" for Damascus) cannot be read from a common name or word at all.
+    """
+    s = Scoring
+    if (
+        " " in surface.strip()
+        or place.is_country
+        or place.is_admin1
+        or place.feature_code == "PPLC"
+        or not place.is_geonames
+        or max(place.population, place.importance) >= s.other_sense_population
+    ):
+        return 0.0
+    rank = name_rank(surface)
+    frequency = zipf(surface)
+    if alias_only and (rank <= s.alias_name_rank or frequency >= s.alias_zipf):
+        return None
+    penalty = 0.0
+    if rank <= s.name_rank_excluded or frequency >= s.zipf_excluded:
+        penalty += s.other_sense_dominant
+    if rank <= s.name_rank_penalised:
+        penalty += s.person_name
+    if frequency >= s.zipf_penalised:
+        penalty += s.common_word
+    return penalty
 
 
 def admin1_code(place: Place) -> str:
@@ -200,7 +253,7 @@ class Resolver:
 
     def __init__(self) -> None:
         self._names_cache: dict[tuple[str, str], tuple[bool, bool]] = {}
-        self._static_cache: dict[tuple[str, str], Candidate] = {}
+        self._static_cache: dict[tuple[str, str], Candidate | None] = {}
 
     def resolve(
         self,
@@ -290,19 +343,29 @@ class Resolver:
             ):
                 continue
             memo = (place.geonameid, surface)
-            static = self._static_cache.get(memo)
-            if static is None:
+            if memo in self._static_cache:
+                static = self._static_cache[memo]
+            else:
                 static = self._static(place, surface)
                 if len(self._static_cache) > 100_000:
                     self._static_cache.clear()
                 self._static_cache[memo] = static
-            out.append(static)
+            if static is not None:
+                out.append(static)
         return out
 
-    def _static(self, place: Place, surface: str) -> Candidate:
+    def _static(self, place: Place, surface: str) -> Candidate | None:
+        """What a candidate scores before context, or None when the words cannot mean it."""
         s = Scoring
         exact, main = self._names(place, surface)
-        if place.is_country:
+        alias_only = not main and place.is_geonames and not place.is_country
+        other_sense = _other_sense(place, surface, alias_only)
+        if other_sense is None:
+            return None
+        area = f"{place.feature_class}/{place.feature_code}" in AREA_FEATURES
+        if area:
+            score = s.area
+        elif place.is_country:
             score = s.country_exact if exact else s.country_exact / 2
         elif place.feature_code == "PPLC":
             score = s.capital
@@ -317,9 +380,9 @@ class Resolver:
         if not place.is_geonames:
             score += s.curated
         importance = max(place.population, place.importance)
-        score += s.per_magnitude * math.log10(1 + importance)
+        score += s.per_magnitude * math.log10(1 + importance) + other_sense
         needed = 0
-        if not place.is_country and place.country not in BEAT_COUNTRIES:
+        if not place.is_country and not area and place.country not in BEAT_COUNTRIES:
             is_region = place.feature_class == "A"
             needed = s.foreign_min_region_importance if is_region else s.foreign_min_population
         return Candidate(
@@ -329,7 +392,7 @@ class Resolver:
             score,
             importance < needed,
             place.country in BEAT_COUNTRIES,
-            not main and place.is_geonames and not place.is_country,
+            alias_only,
         )
 
     def _best_place(

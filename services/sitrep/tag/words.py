@@ -6,6 +6,10 @@ generic place names in :mod:`sitrep.tag.places`).
 
 from __future__ import annotations
 
+import gzip
+import math
+from functools import cache
+from pathlib import Path
 from typing import Final
 
 
@@ -139,3 +143,60 @@ FEATURE_HEADS: Final = word_set("gulf bay strait straits cape sea isle isles lak
 
 #: Where a single-word person alias is a place ("the town of al-Baghdadi").
 TOWN_WORDS: Final = word_set("town city village district area outskirts suburb province region")
+
+
+# --------------------------------------------------------------------------------------------
+# Word data: frequencies and person names (derived from packages, not written by hand)
+# --------------------------------------------------------------------------------------------
+
+_NAMES_FILE: Final = Path(__file__).resolve().parents[1] / "data" / "names" / "person_names.tsv.gz"
+#: A word at least this frequent in English (Zipf: 3.8 is about six uses per million words)
+#: is a common word ("State", "Department", "Police"), not a name.
+ORGANISATION_WORD_ZIPF: Final = 3.8
+#: A name at least this popular (its rank as a given name or surname in some country) is
+#: read as a person's first.
+PERSON_NAME_RANK: Final = 200
+#: Administrative divisions: "Laurel County" names the county, not the town of Laurel.
+ADMIN_DIVISION_WORDS: Final = word_set("county counties parish township borough")
+
+#: The rank a name has where the list has no rank for it (not a given name, or no surname).
+UNRANKED: Final = 1_000_000
+
+
+@cache
+def person_names() -> dict[str, tuple[int, int]]:
+    """Lowercased name -> (best rank as a given name, best rank as a surname) in any country,
+    from ``data/names/person_names.tsv.gz`` (made by ``tools/build_names.py`` from the
+    names-dataset package)."""
+    out: dict[str, tuple[int, int]] = {}
+    with gzip.open(_NAMES_FILE, "rt", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("#"):
+                continue
+            name, given, surname = line.rstrip("\n").split("\t")
+            out[name.lower()] = (
+                UNRANKED if given == "-" else int(given),
+                UNRANKED if surname == "-" else int(surname),
+            )
+    return out
+
+
+def name_rank(word: str) -> int:
+    """How common ``word`` is as a person's name: its best rank as a given name or surname in
+    any country (1 is the most common), :data:`UNRANKED` when it is neither."""
+    ranks = person_names().get(word.lower())
+    return min(ranks) if ranks else UNRANKED
+
+
+@cache
+def _english_frequencies() -> dict[str, float]:
+    from wordfreq import get_frequency_dict
+
+    return get_frequency_dict("en", wordlist="small")
+
+
+def zipf(word: str) -> float:
+    """The Zipf frequency of ``word`` in English (wordfreq: log10 of uses per billion words;
+    3 is once in a million words, "the" is 7.7), 0.0 for a word too rare to be listed."""
+    f = _english_frequencies().get(word.lower(), 0.0)
+    return math.log10(f * 1e9) if f > 0 else 0.0
