@@ -152,8 +152,9 @@ def state_places(
       Army": ``embedded``). These hits are returned, not put in ``chosen``: they overlap
       their actor's span, which the context rules must not see twice.
     """
+    raws = tokens.raws
     for hit in chosen:
-        if hit.actors and not hit.places:
+        if hit.actors and not hit.places and raws[hit.first][:1].isupper():  # not "turkey"
             _give_country(hit, actors, places)
     inner: list[Hit] = []
     containers = [h for h in chosen if h.actors and h.first != h.last]

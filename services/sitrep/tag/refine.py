@@ -29,6 +29,7 @@ from sitrep.tag.words import (
     ROLE_WORDS,
     TOWN_WORDS,
     name_rank,
+    person_names,
     zipf,
 )
 
@@ -70,7 +71,7 @@ class Refiner:
             if hit.actors and state:
                 self._compound(hit)
             if one_word and (
-                (state and hit.lead and self._person(hit))
+                (state and ((hit.lead and self._person(hit)) or self._first_name(hit)))
                 or (hit.first not in title and self._fragment(hit))
             ):
                 hit.clear()
@@ -185,6 +186,34 @@ class Refiner:
             self.surnames.add(hit.key)
             return True
         return False
+
+    def _first_name(self, hit: Hit) -> bool:
+        """A person whose given name is a place's or state's name: "Georgia Stevens",
+        "Jordan Dyer": the word is a common given name and the next one a common surname
+        (names-dataset ranks). The name is then that person's in the whole text ("Georgia
+        began skating"), as for :meth:`_person`."""
+        if hit.size != 1 or not self.actors.is_state_reading(hit):
+            return False
+        tokens = self.tokens
+        i = self.next_index(hit)
+        if i < 0 or tokens.gaps[i] != " " or hit.first in self.title:
+            return False
+        nxt = tokens[i]
+        if not nxt.capitalised or nxt.key in self.not_names or self.word_before(hit) in LOCATIVES:
+            return False
+        names = person_names()
+        given = names.get(tokens.raws[hit.first].lower())
+        family = names.get(nxt.raw.lower())
+        if (
+            given is None
+            or family is None
+            or given[0] > PERSON_NAME_RANK
+            or family[1] > PERSON_NAME_RANK
+            or not self.clear_if_lone(i)
+        ):
+            return False
+        self.surnames.add(hit.key)
+        return True
 
     def _fragment(self, hit: Hit) -> bool:
         """Part of a longer name the gazetteer lacks: "Suez Canal" is not Suez's mention,

@@ -122,10 +122,11 @@ class Scoring:
       only a story full of that place's neighbours outweighs; a name that is only an
       alternate name of the place and a common name or word (rank <= 1000, Zipf >= 4:
       "Brown" for Belton) cannot mean it at all.
-    - eligibility: outside the beat and without local context a place needs 100,000 people
-      (a region: 1,000,000), so "Paris" is the French capital even in a story that names the
-      United States, and "Commerce" or "Green" are not US towns; a generic name ("Old City")
-      needs local context in its country; a capitalised sentence opener or a title-case
+    - eligibility: outside the beat and without local context a place needs 50,000 people
+      (a region: a biggest place of 100,000; 1,000,000 when its name is a common word such
+      as "South" or "Central", Zipf >= 4.8), so "Paris" is the French capital even in a
+      story that names the United States; a generic name ("Old City") needs local context in
+      its country; a capitalised sentence opener or a title-case
       headline word needs ``ACCEPT_SCORE + weak_position``.
     """
 
@@ -148,8 +149,9 @@ class Scoring:
     name_rank_excluded, zipf_excluded, other_sense_dominant = 50, 5.0, -6.0
     name_rank_penalised, person_name = 200, -2.0
     zipf_penalised, common_word = 4.0, -2.0
-    foreign_min_population = 100_000
-    foreign_min_region_importance = 1_000_000
+    foreign_min_population = 50_000
+    region_common_zipf, foreign_min_common_region_importance = 4.8, 1_000_000
+    foreign_min_region_importance = 100_000
     weak_position = 1.0
 
 
@@ -385,6 +387,8 @@ class Resolver:
         if not place.is_country and not area and place.country not in BEAT_COUNTRIES:
             is_region = place.feature_class == "A"
             needed = s.foreign_min_region_importance if is_region else s.foreign_min_population
+            if is_region and zipf(surface) >= s.region_common_zipf:  # "South", "Central"
+                needed = s.foreign_min_common_region_importance
         return Candidate(
             place,
             place.country,
