@@ -188,12 +188,12 @@ def state_places(
 
 def _give_country(hit: Hit, actors: ActorIndex, places: PlaceLookup) -> bool:
     """Make the country of the hit's state reading its place (see :func:`state_places`)."""
-    named = [c for f in hit.actors if not f.demonym for c in actors.state_countries(f)]
-    seen = [c for f in hit.actors if f.demonym for c in actors.state_countries(f)]
-    codes = named or seen
-    if not codes:
+    named = [f for f in hit.actors if not f.demonym and actors.state_countries(f)]
+    forms = named or [f for f in hit.actors if f.demonym and actors.state_countries(f)]
+    if not forms:
         return False
-    country = places.country(codes[0])
+    state = actors.by_id[forms[0].actor_id]
+    country = places.country(state.countries[0], (state.name, *state.aliases))
     if country is None:
         return False
     hit.places = [country]
