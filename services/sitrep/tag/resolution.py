@@ -168,6 +168,17 @@ class Candidate:
     alias_only: bool  # named by an alternate name only: penalised without context
 
 
+def _big(place: Place) -> bool:
+    """A place whose name is known as its name: a country, first-level region or capital,
+    or a place of :data:`Scoring.other_sense_population` people or more."""
+    return (
+        place.is_country
+        or place.is_admin1
+        or place.feature_code == "PPLC"
+        or max(place.population, place.importance) >= Scoring.other_sense_population
+    )
+
+
 def _other_sense(place: Place, surface: str, alias_only: bool) -> float | None:
     """What the score loses because a one-word name is, most of the time, something other
     than this place: a person's name ("Brown", "Jones", "Keith"; ranked by how common it is
@@ -181,14 +192,7 @@ def _other_sense(place: Place, surface: str, alias_only: bool) -> float | None:
     ("Brown" for Belton, "Sam" for Damascus) cannot be read from a common name or word at all.
     """
     s = Scoring
-    if (
-        " " in surface.strip()
-        or place.is_country
-        or place.is_admin1
-        or place.feature_code == "PPLC"
-        or not place.is_geonames
-        or max(place.population, place.importance) >= s.other_sense_population
-    ):
+    if " " in surface.strip() or not place.is_geonames or _big(place):
         return 0.0
     rank = name_rank(surface)
     frequency = zipf(surface)
@@ -255,7 +259,7 @@ class Resolver:
 
     def __init__(self) -> None:
         self._names_cache: dict[tuple[str, str], tuple[bool, bool]] = {}
-        self._static_cache: dict[tuple[str, str], Candidate | None] = {}
+        self._static_cache: dict[tuple[str, str, bool], Candidate | None] = {}
 
     def resolve(
         self,
@@ -335,6 +339,9 @@ class Resolver:
             for p in candidates
             if p.is_populated_place and (p.feature_code == "PPLC" or p.population >= 20_000)
         }
+        # A name that a big place has is read as a place ("Paris", "Moscow"): whether it is
+        # the big one or a namesake is for context to say, not the name's other senses.
+        known_place = any(_big(p) for p in candidates)
         out: list[Candidate] = []
         for place in candidates:
             if (
@@ -344,11 +351,11 @@ class Resolver:
                 and (place.country, place.admin1) in cities
             ):
                 continue
-            memo = (place.geonameid, surface)
+            memo = (place.geonameid, surface, known_place)
             if memo in self._static_cache:
                 static = self._static_cache[memo]
             else:
-                static = self._static(place, surface)
+                static = self._static(place, surface, known_place)
                 if len(self._static_cache) > 100_000:
                     self._static_cache.clear()
                 self._static_cache[memo] = static
@@ -356,12 +363,12 @@ class Resolver:
                 out.append(static)
         return out
 
-    def _static(self, place: Place, surface: str) -> Candidate | None:
+    def _static(self, place: Place, surface: str, known_place: bool) -> Candidate | None:
         """What a candidate scores before context, or None when the words cannot mean it."""
         s = Scoring
         exact, main = self._names(place, surface)
         alias_only = not main and place.is_geonames and not place.is_country
-        other_sense = _other_sense(place, surface, alias_only)
+        other_sense = 0.0 if known_place else _other_sense(place, surface, alias_only)
         if other_sense is None:
             return None
         area = f"{place.feature_class}/{place.feature_code}" in AREA_FEATURES
