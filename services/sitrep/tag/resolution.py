@@ -21,7 +21,7 @@ from sitrep.gazetteer import Place, normalise_place_name
 from sitrep.tag.output import AREA_FEATURES
 from sitrep.tag.places import BEAT_COUNTRIES, GENERIC_NAMES
 from sitrep.tag.tokens import Tokens, fold_name
-from sitrep.tag.words import REGION_SUFFIXES, name_rank, zipf
+from sitrep.tag.words import FUNCTION_WORDS, PLACE_MODIFIERS, REGION_SUFFIXES, name_rank, zipf
 
 if TYPE_CHECKING:
     from sitrep.tag.hits import Hit
@@ -192,7 +192,14 @@ def _other_sense(place: Place, surface: str, alias_only: bool) -> float | None:
     ("Brown" for Belton, "Sam" for Damascus) cannot be read from a common name or word at all.
     """
     s = Scoring
-    if " " in surface.strip() or not place.is_geonames or _big(place):
+    words = surface.split()
+    if len(words) > 1:
+        # "The city" for Oakville: an alternate name made of common words only.
+        common = words[0].lower() in FUNCTION_WORDS and all(
+            w.lower() in FUNCTION_WORDS or zipf(w) >= s.alias_zipf for w in words
+        )
+        return None if alias_only and common and not place.is_country else 0.0
+    if not place.is_geonames or _big(place):
         return 0.0
     rank = name_rank(surface)
     frequency = zipf(surface)
@@ -394,7 +401,8 @@ class Resolver:
         if not place.is_country and not area and place.country not in BEAT_COUNTRIES:
             is_region = place.feature_class == "A"
             needed = s.foreign_min_region_importance if is_region else s.foreign_min_population
-            if is_region and zipf(surface) >= s.region_common_zipf:  # "South", "Central"
+            bare = surface.lower() in PLACE_MODIFIERS  # "Eastern", "Central", "North"
+            if is_region and (bare or zipf(surface) >= s.region_common_zipf):
                 needed = s.foreign_min_common_region_importance
         return Candidate(
             place,
