@@ -143,6 +143,7 @@ class Scoring:
     same_admin1 = 1.5
     beat = 0.5
     alias_only = -1.5
+    no_evidence = -2.5
     area = 5.0
     other_sense_population = 100_000
     alias_name_rank, alias_zipf = 1000, 4.0
@@ -422,12 +423,19 @@ class Resolver:
         best: Place | None = None
         best_score = -math.inf
         weight = ctx.weight
-        for c in candidates:
-            national = weight(False, c.country, key)
-            local = weight(True, c.country, key)
+        evidence = [
+            (weight(False, c.country, key), weight(True, c.country, key)) for c in candidates
+        ]
+        # Where the story has places inside one candidate's country, a namesake in a country
+        # the story gives no evidence of at all is the less likely reading (Paris, Texas in
+        # a Texas story; London, Ontario in an Ontario one).
+        elsewhere = any(local for _, local in evidence)
+        for c, (national, local) in zip(candidates, evidence, strict=True):
             if c.too_small and not local:
                 continue
             score = c.base
+            if elsewhere and not (national or local) and c.country:
+                score += s.no_evidence
             if national:
                 score += min(s.national_cap, s.national_factor * math.log2(1 + national))
             if local:
