@@ -157,15 +157,23 @@ def state_places(
         if hit.actors and not hit.places and raws[hit.first][:1].isupper():  # not "turkey"
             _give_country(hit, actors, places)
     inner: list[Hit] = []
-    containers = [h for h in chosen if h.actors and h.first != h.last]
-    if not containers:
+    inside: dict[int, Hit] = {}  # token -> the multi-word actor hit it is in
+    for c in chosen:
+        if c.actors and c.first != c.last:
+            for i in range(c.first, c.last + 1):
+                inside[i] = c
+    if not inside:
         return inner
     chosen_ids = {id(h) for h in chosen}
     for hit in hits:
-        if id(hit) in chosen_ids or not hit.actors:
+        if not hit.actors or id(hit) in chosen_ids:
             continue
-        outer = next((c for c in containers if c.first <= hit.first and hit.last <= c.last), None)
-        if outer is None or (outer.first == hit.first and outer.last == hit.last):
+        outer = inside.get(hit.first)
+        if (
+            outer is None
+            or hit.last > outer.last
+            or (outer.first, outer.last) == (hit.first, hit.last)
+        ):
             continue
         after = hit.last + 1
         if (

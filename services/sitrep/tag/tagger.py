@@ -29,6 +29,8 @@ from sitrep.tag.words import (
     LOCATIVES,
     PLACE_MODIFIERS,
     ROLE_WORDS,
+    person_names,
+    zipf,
 )
 
 #: Bump when the same inputs can give other tags (rules, weights, word lists).
@@ -52,6 +54,10 @@ class Tagger:
         self._places = PlaceLookup(gazetteer)
         self._actors = ActorIndex(actors)
         self._resolver = Resolver()
+        # Load the word data now, not on the first text: a worker's start pays, not its
+        # first article.
+        person_names()
+        zipf("the")
         self._not_names = (
             PLACE_MODIFIERS
             | FUNCTION_WORDS
