@@ -174,6 +174,7 @@ def _big(place: Place) -> bool:
     or a place of :data:`Scoring.other_sense_population` people or more."""
     return (
         place.is_country
+        or f"{place.feature_class}/{place.feature_code}" in AREA_FEATURES
         or place.is_admin1
         or place.feature_code == "PPLC"
         or max(place.population, place.importance) >= Scoring.other_sense_population
@@ -187,10 +188,11 @@ def _other_sense(place: Place, surface: str, alias_only: bool) -> float | None:
     ("University", "Congress", "Commerce"; by its wordfreq frequency). None: the reading is
     not possible at all.
 
-    Only places small enough for the other sense to dominate pay (not countries, first-level
-    regions, capitals, places of :data:`Scoring.other_sense_population` people or more, or
-    the supplement's hand-written entries); a place named only by one of its alternate names
-    ("Brown" for Belton, "Sam" for Damascus) cannot be read from a common name or word at all.
+    Only places small enough for the other sense to dominate pay (not countries, continents,
+    first-level regions, capitals, places of :data:`Scoring.other_sense_population` people or
+    more, or the supplement's hand-written entries). A place named only by one of its
+    alternate names ("Brown" for Belton, "Sam" for Damascus), however big, cannot be read
+    from a common name or word at all: it is not known by that name.
     """
     s = Scoring
     words = surface.split()
@@ -200,12 +202,14 @@ def _other_sense(place: Place, surface: str, alias_only: bool) -> float | None:
             w.lower() in FUNCTION_WORDS or zipf(w) >= s.alias_zipf for w in words
         )
         return None if alias_only and common and not place.is_country else 0.0
-    if not place.is_geonames or _big(place):
+    if not place.is_geonames:
         return 0.0
     rank = name_rank(surface)
     frequency = zipf(surface)
     if alias_only and (rank <= s.alias_name_rank or frequency >= s.alias_zipf):
-        return None
+        return None  # however big: a place is not known by a common name it is not called
+    if _big(place):
+        return 0.0
     penalty = 0.0
     if rank <= s.name_rank_excluded or frequency >= s.zipf_excluded:
         penalty += s.other_sense_dominant
@@ -349,7 +353,7 @@ class Resolver:
         }
         # A name that a big place has is read as a place ("Paris", "Moscow"): whether it is
         # the big one or a namesake is for context to say, not the name's other senses.
-        known_place = any(_big(p) for p in candidates)
+        known_place = any(_big(p) and self._names(p, surface)[1] for p in candidates)
         out: list[Candidate] = []
         for place in candidates:
             if (
