@@ -332,6 +332,25 @@ def test_names_and_common_words_are_not_small_places(tagger: Tagger, text: str) 
     assert not tagger.tag_text(text).places, text
 
 
+@pytest.mark.parametrize(
+    ("text", "town", "region"),
+    [
+        ("Paris, Texas is small.", "Paris", "US.TX"),  # not the French capital
+        ("A plant in Greer, SC opened.", "Greer", "US.SC"),  # the region by its code
+        ("Atlanta, Georgia was hot.", "Atlanta", "US.GA"),  # the US state, not the country
+    ],
+)
+def test_a_region_after_a_comma_says_which_place(
+    tagger: Tagger, text: str, town: str, region: str
+) -> None:
+    tags = tagger.tag_text(text)
+    by_name = {p.name: p for p in tags.places}
+    assert by_name[town].admin1 == region
+    regions = [p for p in tags.places if p.feature == "A/ADM1"]
+    assert [p.admin1 for p in regions] == [region]
+    assert tags.countries == ["US"]
+
+
 def test_continents_and_macro_regions_are_places_of_no_country() -> None:
     """With a gazetteer that has them (features L/CONT, L/RGN), "Europe" and "the Sahel" are
     places; they have no country, so countries and the map leave them out."""
@@ -596,6 +615,11 @@ def test_resolution_skips_only_keys_whose_evidence_is_unchanged(
     ("text", "raws", "gaps"),
     [
         ("Forces left the U.S.", ["Forces", "left", "the", "U.S."], ["", " ", " ", " "]),
+        (
+            "CHARLESTON, W.Va. -- St.Louis",
+            ["CHARLESTON", "W.Va.", "St", "Louis"],
+            ["", ", ", " -- ", "."],
+        ),  # fmt: skip
         ("Iraq's army. ", ["Iraq", "army"], ["", " "]),  # the gap after the possessive
         ("(l'Irak) -- and", ["Irak", "and"], ["(l'", ") -- "]),
         ("...", [], []),

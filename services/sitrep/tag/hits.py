@@ -47,6 +47,7 @@ class Hit:
     compound: bool = False  # "Iran-backed": the state acts; not a country of the story
     place_via: str = "name"  # how the place is mentioned (sitrep.tag.output.VIA_*)
     fixed: bool = False  # the place is known (a state's country): no resolution needed
+    confirmed: bool = False  # "Paris, Texas": the region written after it confirms the place
 
     @property
     def size(self) -> int:

@@ -10,10 +10,16 @@ live with the actors.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from sitrep.gazetteer import normalise_place_name
 from sitrep.tag.actors import ActorIndex, army, short_names
 from sitrep.tag.hits import Hit
 from sitrep.tag.output import VIA_EMBEDDED
 from sitrep.tag.places import lone_place, strong_reading
+
+if TYPE_CHECKING:
+    from sitrep.tag.places import PlaceLookup
 from sitrep.tag.tokens import ABBREVIATIONS, DASHES, JOINER_RE, Token, Tokens, capitalised_word
 from sitrep.tag.words import (
     ADJECTIVE_ENDINGS,
@@ -48,8 +54,10 @@ class Refiner:
         tokens: Tokens,
         hits: list[Hit],
         title_tokens: set[int],
+        places: PlaceLookup | None = None,
     ) -> None:
         self.actors = actors
+        self.places = places
         self.not_names = not_names  # capitalised words that are no one's first name
         self.tokens = tokens
         self.hits = hits
@@ -60,6 +68,8 @@ class Refiner:
         self.extra: list[Hit] = []
 
     def run(self) -> list[Hit]:
+        if self.places is not None:
+            self._town_and_region()
         # Each rule runs only on the hits it can apply to (its own first test, hoisted).
         state_cc = self.actors.state_cc
         title = self.title
@@ -88,6 +98,64 @@ class Refiner:
         short_names(self)
         kept = [h for h in self.hits if h.actors or h.places]
         return sorted(kept + self.extra, key=lambda h: (h.first, h.last))
+
+    def _town_and_region(self) -> None:
+        """ "Springfield, Ill.", "Paris, Texas", "Greer, SC", "Atlanta, Georgia": a place, a
+        comma and a region that contains some of the place's candidates. The place is then
+        one of those, and the region is mentioned too (the US state Georgia, not the
+        country). The region may be written in full, as an abbreviation the gazetteer knows
+        ("W.Va.", "Ky.": its alternate names) or as its code ("SC", "IL": the first-level
+        region code a candidate carries), which only this pattern makes safe to read."""
+        assert self.places is not None
+        lookup = self.places
+        tokens = self.tokens
+        n = len(tokens)
+        by_first = {h.first: h for h in self.hits}
+        for hit in list(self.hits):
+            j = hit.last + 1
+            if not hit.places or j >= n or tokens.gaps[j].strip() != ",":
+                continue
+            towns = [p for p in hit.places if not p.is_country and not p.is_admin1]
+            if not towns:
+                continue
+            raw = tokens.raws[j]
+            region_hit = by_first.get(j)
+            if region_hit is not None:
+                key = region_hit.key
+                regions = [p for p in lookup.candidates(key) if p.is_admin1 or p.is_country]
+            elif raw.isupper() and 2 <= len(raw) <= 3 and raw.isalpha():
+                regions = []
+                codes = {(p.country, p.admin1) for p in towns if p.admin1 == raw}
+                for cc, code in codes:
+                    name = next(p.admin1_name for p in towns if (p.country, p.admin1) == (cc, code))
+                    regions += [
+                        r for r in lookup.candidates(normalise_place_name(name))
+                        if r.is_admin1 and r.country == cc and r.admin1 == code
+                    ]  # fmt: skip
+            elif "." in raw or (j + 1 < n and tokens.gaps[j + 1].startswith(".")):
+                regions = [
+                    r for r in lookup.candidates(normalise_place_name(raw + "."))
+                    if r.is_admin1
+                ]  # fmt: skip
+            else:
+                continue
+            for region in regions:
+                inside = [
+                    p for p in towns
+                    if p.country == region.country
+                    and (region.is_country or p.admin1 == region.admin1)
+                ]  # fmt: skip
+                if not inside:
+                    continue
+                hit.places = inside
+                hit.confirmed = True
+                if region_hit is None:
+                    region_hit = Hit(j, j, j, tokens.starts[j], tokens.ends[j], tokens.keys[j])
+                    self.extra.append(region_hit)
+                region_hit.actors = []
+                region_hit.places = [region]
+                region_hit.confirmed = True  # "SC" reads as the region only here
+                break
 
     def next_index(self, hit: Hit, k: int = 1) -> int:
         """The index of the k-th word after the hit if the name could run on to it (only

@@ -14,7 +14,7 @@ candidate scores alone) and :meth:`Resolver._best_place` (what context adds).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final
 
 from sitrep.gazetteer import Place, normalise_place_name
@@ -297,7 +297,8 @@ class Resolver:
         surface = {key: text[hs[0].start : hs[0].end] for key, hs in by_key.items()}
         # What a key's candidates score without context is the same in every pass.
         prepared = {
-            key: self._prepare(key, hs[0].places, surface[key]) for key, hs in by_key.items()
+            key: self._prepare(key, hs[0].places, surface[key], any(h.confirmed for h in hs))
+            for key, hs in by_key.items()
         }
         scope = {
             key: ({c.country for c in cands}, {c.admin1 for c in cands if c.admin1})
@@ -340,7 +341,9 @@ class Resolver:
             ctx = _context_from(actor_ctx, resolved)
         return resolved
 
-    def _prepare(self, key: str, candidates: list[Place], surface: str) -> list[Candidate]:
+    def _prepare(
+        self, key: str, candidates: list[Place], surface: str, confirmed: bool = False
+    ) -> list[Candidate]:
         """The candidates of a key that context can make its place, with what they score
         without context (the first terms of :meth:`_score`, added in its order)."""
         region = key.endswith("#region") or any(w in REGION_SUFFIXES for w in key.split())
@@ -353,7 +356,7 @@ class Resolver:
         }
         # A name that a big place has is read as a place ("Paris", "Moscow"): whether it is
         # the big one or a namesake is for context to say, not the name's other senses.
-        known_place = any(_big(p) and self._names(p, surface)[1] for p in candidates)
+        known_place = confirmed or any(_big(p) and self._names(p, surface)[1] for p in candidates)
         out: list[Candidate] = []
         for place in candidates:
             if (
@@ -372,7 +375,9 @@ class Resolver:
                     self._static_cache.clear()
                 self._static_cache[memo] = static
             if static is not None:
-                out.append(static)
+                # "Paris, Texas": the region the text names makes a small place eligible.
+                confirmed_static = replace(static, too_small=False, alias_only=False)
+                out.append(confirmed_static if confirmed else static)
         return out
 
     def _static(self, place: Place, surface: str, known_place: bool) -> Candidate | None:

@@ -107,7 +107,8 @@ class Tagger:
         found = find_hits(full, tokens, self._actors, self._places)
         hits = longest_first(found, self._actors)
         inner = state_places(tokens, found, hits, self._actors, self._places)
-        hits = Refiner(self._actors, self._not_names, tokens, hits, title_tokens).run()
+        refiner = Refiner(self._actors, self._not_names, tokens, hits, title_tokens, self._places)
+        hits = refiner.run()
         if inner:  # mentions inside actor names whose actor is still there
             spans = {(h.first, h.last) for h in hits if h.actors}
             kept = [h for h in inner if any(a <= h.first and h.last <= b for a, b in spans)]

@@ -25,7 +25,10 @@ from sitrep.tag.words import word_set
 APOS = "'\u2018\u2019\u201b\u02bc\u02bb\u02bd\u02be\u02bf`\u00b4\u2032\uff07"
 _MARKS = "\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640"
 # A dotted acronym ("U.S.", "U.S", "E.U."), or a word with inner apostrophes ("Ba'aj").
-_TOKEN_RE: Final = re.compile(rf"[A-Z](?:\.[A-Z])+\.?|[\w{_MARKS}]+(?:[{APOS}][\w{_MARKS}]+)*")
+# "W.Va.", "Ph.D." too (one lowercase letter after each capital), but not "St.Louis".
+_TOKEN_RE: Final = re.compile(
+    rf"[A-Z][a-z]?(?:\.[A-Z][a-z]?)+\.?(?![a-z])|[\w{_MARKS}]+(?:[{APOS}][\w{_MARKS}]+)*"
+)
 DASHES = "\\-\u2010\u2011\u2012\u2013"
 # What may stand between two tokens of one name: spaces, hyphens and dashes, apostrophes.
 JOINER_RE: Final = re.compile(rf"[ \t\u00a0\u2009\u202f{DASHES}{APOS}]*")
