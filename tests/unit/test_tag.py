@@ -619,7 +619,7 @@ def test_resolution_skips_only_keys_whose_evidence_is_unchanged(
             "CHARLESTON, W.Va. -- St.Louis",
             ["CHARLESTON", "W.Va.", "St", "Louis"],
             ["", ", ", " -- ", "."],
-        ),  # fmt: skip
+        ),
         ("Iraq's army. ", ["Iraq", "army"], ["", " "]),  # the gap after the possessive
         ("(l'Irak) -- and", ["Irak", "and"], ["(l'", ") -- "]),
         ("...", [], []),
