@@ -351,6 +351,12 @@ def test_a_region_after_a_comma_says_which_place(
     assert tags.countries == ["US"]
 
 
+def test_abbreviated_names_keep_their_full_stops(tagger: Tagger) -> None:
+    text = "They flew to St. Petersburg and Mt. Vernon."
+    mentions = _place_mentions(tagger.tag_text(text), text)
+    assert sorted(m for ms in mentions.values() for m, _ in ms) == ["Mt. Vernon", "St. Petersburg"]
+
+
 def test_continents_and_macro_regions_are_places_of_no_country() -> None:
     """With a gazetteer that has them (features L/CONT, L/RGN), "Europe" and "the Sahel" are
     places; they have no country, so countries and the map leave them out."""

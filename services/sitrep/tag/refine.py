@@ -70,6 +70,7 @@ class Refiner:
     def run(self) -> list[Hit]:
         if self.places is not None:
             self._town_and_region()
+        self._abbreviation_dots()
         # Each rule runs only on the hits it can apply to (its own first test, hoisted).
         state_cc = self.actors.state_cc
         title = self.title
@@ -156,6 +157,23 @@ class Refiner:
                 region_hit.places = [region]
                 region_hit.confirmed = True  # "SC" reads as the region only here
                 break
+
+    def _abbreviation_dots(self) -> None:
+        """ "Okla.", "Ky.": a place named by an abbreviation takes its full stop into its span
+        when one of its names is so written (the tokeniser leaves the stop out)."""
+        tokens = self.tokens
+        n = len(tokens)
+        for hit in [*self.hits, *self.extra]:
+            j = hit.last + 1
+            raw = tokens.raws[hit.last]
+            if (
+                hit.places
+                and len(raw) <= 5
+                and (j >= n or tokens.gaps[j].startswith("."))
+                and hit.end == tokens.ends[hit.last]
+                and any(f"{raw}." in p.alternate_names for p in hit.places)
+            ):
+                hit.end += 1
 
     def next_index(self, hit: Hit, k: int = 1) -> int:
         """The index of the k-th word after the hit if the name could run on to it (only
