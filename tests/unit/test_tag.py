@@ -351,6 +351,19 @@ def test_a_region_after_a_comma_says_which_place(
     assert tags.countries == ["US"]
 
 
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("Andrei Bogdanov Joins Sochi Mayor Race in the resort.", "Sochi"),  # "Joins": no name
+        ("Environment Canada now says snowfall has tapered off.", "Canada"),
+    ],
+)
+def test_a_capitalised_word_before_a_place_must_be_a_first_name_to_make_a_person(
+    tagger: Tagger, text: str, place: str
+) -> None:
+    assert place in {p.name for p in tagger.tag_text(text).places}
+
+
 def test_abbreviated_names_keep_their_full_stops(tagger: Tagger) -> None:
     text = "They flew to St. Petersburg and Mt. Vernon."
     mentions = _place_mentions(tagger.tag_text(text), text)

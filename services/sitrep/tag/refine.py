@@ -31,9 +31,11 @@ from sitrep.tag.words import (
     NAME_CONNECTORS,
     ORGANISATION_WORD_ZIPF,
     PERSON_NAME_RANK,
+    RARE_WORD_ZIPF,
     REGION_SUFFIXES,
     ROLE_WORDS,
     TOWN_WORDS,
+    UNRANKED,
     name_rank,
     person_names,
     zipf,
@@ -207,8 +209,11 @@ class Refiner:
         return self.tokens.raws[i].lower() if i >= 0 else ""
 
     def name_like(self, tok: Token) -> bool:
-        """A capitalised word that may be someone's first name."""
+        """A capitalised word that may be someone's first name: a given name of the names
+        data (any country), so "Rebecca Jordan" and "Dana Whitfield" are people, but "Joins
+        Sochi", "Environment Canada" or "Costco Canada" are not."""
         lower = tok.raw.lower()
+        given = person_names().get(lower)
         return (
             tok.capitalised
             and not tok.article
@@ -216,7 +221,12 @@ class Refiner:
             and tok.key not in self.not_names
             and lower not in self.not_names
             and (not tok.sentence_start or lower not in self.lowercase)
-            and (lower in GIVEN_NAMES or not lower.endswith(ADJECTIVE_ENDINGS))
+            and (
+                lower in GIVEN_NAMES
+                or (given is not None and given[0] < UNRANKED)
+                # a rarer first name: no common English word, no adjective's ending
+                or (zipf(lower) < RARE_WORD_ZIPF and not lower.endswith(ADJECTIVE_ENDINGS))
+            )
         )
 
     def clear_if_lone(self, i: int) -> bool:
