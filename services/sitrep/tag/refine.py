@@ -330,6 +330,20 @@ class Refiner:
             return True
         if strong_reading(hit):
             return False
+        if hit.places and any(pl.is_country or pl.is_admin1 for pl in hit.places):
+            # A country or first-level region is never a fragment of a longer place name
+            # ("Tennessee Arts Commission", "Texas Alcoholic Beverage Commission"): followed
+            # by a capitalised word it is inside an organisation's name.
+            i = self.next_index(hit)
+            if (
+                i >= 0
+                and not any(c in DASHES for c in tokens.gaps[i])
+                and capitalised_word(raws[i])
+                and raws[i].lower() not in NAME_CONNECTORS
+                and not (self.owner.get(i) and self.owner[i].places)
+            ):
+                hit.place_via = VIA_EMBEDDED
+            return False
         if not lone_place and not self.actors.lone_person(hit):
             return False
         i = self.next_index(hit)

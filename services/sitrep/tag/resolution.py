@@ -21,7 +21,14 @@ from sitrep.gazetteer import Place, normalise_place_name
 from sitrep.tag.output import AREA_FEATURES
 from sitrep.tag.places import BEAT_COUNTRIES, GENERIC_NAMES
 from sitrep.tag.tokens import Tokens, fold_name
-from sitrep.tag.words import FUNCTION_WORDS, PLACE_MODIFIERS, REGION_SUFFIXES, name_rank, zipf
+from sitrep.tag.words import (
+    ADMIN_DIVISION_WORDS,
+    FUNCTION_WORDS,
+    PLACE_MODIFIERS,
+    REGION_SUFFIXES,
+    name_rank,
+    zipf,
+)
 
 if TYPE_CHECKING:
     from sitrep.tag.hits import Hit
@@ -389,6 +396,8 @@ class Resolver:
         if other_sense is None:
             return None
         area = f"{place.feature_class}/{place.feature_code}" in AREA_FEATURES
+        words = surface.lower().split()
+        named_division = len(words) > 1 and words[-1] in ADMIN_DIVISION_WORDS
         if area:
             score = s.area
         elif place.is_country:
@@ -398,7 +407,8 @@ class Resolver:
         elif place.is_admin1:
             score = s.admin1
         elif place.feature_code == "ADM2":
-            score = s.admin2
+            # "Laurel County" says it is the county; a bare "Laurel" rarely means one.
+            score = s.admin1 if named_division else s.admin2
         elif place.is_populated_place:
             score = s.populated
         else:
@@ -411,6 +421,8 @@ class Resolver:
         if not place.is_country and not area and place.country not in BEAT_COUNTRIES:
             is_region = place.feature_class == "A"
             needed = s.foreign_min_region_importance if is_region else s.foreign_min_population
+            if named_division:
+                needed = 0  # "Henry County": the name says what it is
             bare = surface.lower() in PLACE_MODIFIERS  # "Eastern", "Central", "North"
             if is_region and (bare or zipf(surface) >= s.region_common_zipf):
                 needed = s.foreign_min_common_region_importance
