@@ -24,6 +24,8 @@ from sitrep.tag.tokens import ABBREVIATIONS, DASHES, JOINER_RE, Token, Tokens, c
 from sitrep.tag.words import (
     ADJECTIVE_ENDINGS,
     ADMIN_DIVISION_WORDS,
+    BIG_PLACE,
+    COMMON_PLACE_WORD_ZIPF,
     COMPOUND_ACTOR_SUFFIXES,
     FEATURE_HEADS,
     GIVEN_NAMES,
@@ -31,6 +33,7 @@ from sitrep.tag.words import (
     NAME_CONNECTORS,
     ORGANISATION_WORD_ZIPF,
     PERSON_NAME_RANK,
+    PLACE_MODIFIERS,
     RARE_WORD_ZIPF,
     REGION_SUFFIXES,
     ROLE_WORDS,
@@ -330,6 +333,8 @@ class Refiner:
             return True
         if strong_reading(hit):
             return False
+        if lone_place and self._common_word_in_a_name(hit):
+            return True
         if hit.places and any(pl.is_country or pl.is_admin1 for pl in hit.places):
             # A country or first-level region is never a fragment of a longer place name
             # ("Tennessee Arts Commission", "Texas Alcoholic Beverage Commission"): followed
@@ -371,6 +376,29 @@ class Refiner:
             and raws[hit.lead - 1].lower() not in self.not_names
             and self.clear_if_lone(hit.lead - 1)
         )
+
+    def _common_word_in_a_name(self, hit: Hit) -> bool:
+        """ "East Central Regional Hospital", "Canaan Valley", "North Texas": a place whose
+        name is a direction or a common English word, next to another capitalised word, is a
+        word of that longer name, not the hamlet called Central or Valley."""
+        tokens = self.tokens
+        raw = tokens.raws[hit.first]
+        word = raw.lower()
+        if word not in PLACE_MODIFIERS and (
+            zipf(word) < COMMON_PLACE_WORD_ZIPF
+            or any(max(p.population, p.importance) >= BIG_PLACE for p in hit.places)
+        ):
+            return False  # "Boston Police", "Chicago Tribune": a city's name, embedded
+        i = self.next_index(hit)
+        after = i >= 0 and capitalised_word(tokens.raws[i])
+        k = hit.lead - 1
+        before = (
+            k >= 0
+            and tokens.joined[hit.lead]
+            and capitalised_word(tokens.raws[k])
+            and tokens.raws[k].lower() not in self.not_names
+        )
+        return after or before
 
     def _organisation_word(self, i: int) -> bool:
         """Whether word ``i``, capitalised after a place name, continues the name of an

@@ -188,7 +188,9 @@ def _big(place: Place) -> bool:
     )
 
 
-def _other_sense(place: Place, surface: str, alias_only: bool) -> float | None:
+def _other_sense(
+    place: Place, surface: str, alias_only: bool, known_place: bool = False
+) -> float | None:
     """What the score loses because a one-word name is, most of the time, something other
     than this place: a person's name ("Brown", "Jones", "Keith"; ranked by how common it is
     as a given name or surname in any country, from names-dataset) or a common English word
@@ -215,7 +217,7 @@ def _other_sense(place: Place, surface: str, alias_only: bool) -> float | None:
     frequency = zipf(surface)
     if alias_only and (rank <= s.alias_name_rank or frequency >= s.alias_zipf):
         return None  # however big: a place is not known by a common name it is not called
-    if _big(place):
+    if known_place or _big(place):
         return 0.0
     penalty = 0.0
     if rank <= s.name_rank_excluded or frequency >= s.zipf_excluded:
@@ -278,7 +280,7 @@ class Resolver:
 
     def __init__(self) -> None:
         self._names_cache: dict[tuple[str, str], tuple[bool, bool]] = {}
-        self._static_cache: dict[tuple[str, str, bool], Candidate | None] = {}
+        self._static_cache: dict[tuple[str, str, bool, bool], Candidate | None] = {}
 
     def resolve(
         self,
@@ -363,7 +365,7 @@ class Resolver:
         }
         # A name that a big place has is read as a place ("Paris", "Moscow"): whether it is
         # the big one or a namesake is for context to say, not the name's other senses.
-        known_place = confirmed or any(_big(p) and self._names(p, surface)[1] for p in candidates)
+        known_place = any(_big(p) and self._names(p, surface)[1] for p in candidates)
         out: list[Candidate] = []
         for place in candidates:
             if (
@@ -373,11 +375,11 @@ class Resolver:
                 and (place.country, place.admin1) in cities
             ):
                 continue
-            memo = (place.geonameid, surface, known_place)
+            memo = (place.geonameid, surface, known_place, confirmed)
             if memo in self._static_cache:
                 static = self._static_cache[memo]
             else:
-                static = self._static(place, surface, known_place)
+                static = self._static(place, surface, known_place, confirmed)
                 if len(self._static_cache) > 100_000:
                     self._static_cache.clear()
                 self._static_cache[memo] = static
@@ -387,12 +389,15 @@ class Resolver:
                 out.append(confirmed_static if confirmed else static)
         return out
 
-    def _static(self, place: Place, surface: str, known_place: bool) -> Candidate | None:
+    def _static(
+        self, place: Place, surface: str, known_place: bool, confirmed: bool = False
+    ) -> Candidate | None:
         """What a candidate scores before context, or None when the words cannot mean it."""
         s = Scoring
         exact, main = self._names(place, surface)
         alias_only = not main and place.is_geonames and not place.is_country
-        other_sense = 0.0 if known_place else _other_sense(place, surface, alias_only)
+        # "Greer, SC": the region written after the place confirms both readings.
+        other_sense = 0.0 if confirmed else _other_sense(place, surface, alias_only, known_place)
         if other_sense is None:
             return None
         area = f"{place.feature_class}/{place.feature_code}" in AREA_FEATURES
