@@ -385,8 +385,9 @@ class Resolver:
                 self._static_cache[memo] = static
             if static is not None:
                 # "Paris, Texas": the region the text names makes a small place eligible.
-                confirmed_static = replace(static, too_small=False, alias_only=False)
-                out.append(confirmed_static if confirmed else static)
+                if confirmed:
+                    static = replace(static, too_small=False, alias_only=False)
+                out.append(static)
         return out
 
     def _static(
