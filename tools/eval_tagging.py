@@ -931,6 +931,7 @@ class GeoReport:
     adjective_mentions: int = 0
     embedded_mentions: int = 0
     resolution: Resolution = field(default_factory=Resolution)
+    by_feature: dict[str, Resolution] = field(default_factory=dict)  # the predicted feature
     missed: Counter[str] = field(default_factory=Counter)
     false_positives: Counter[str] = field(default_factory=Counter)
     far: Counter[str] = field(default_factory=Counter)
@@ -950,6 +951,7 @@ class GeoReport:
             "adjective_mentions": self.adjective_mentions,
             "embedded_mentions": self.embedded_mentions,
             "resolution": self.resolution.as_dict(),
+            "resolution_by_feature": {k: v.as_dict() for k, v in sorted(self.by_feature.items())},
             "published_f1": PUBLISHED_F1.get(self.name, {}),
             "published_accuracy_161km": PUBLISHED_ACC161.get(self.name, {}),
         }
@@ -1005,8 +1007,11 @@ def score_geo_document(
             if lat is None or lon is None:
                 continue
             km = haversine_km(float(lat), float(lon), t.lat, t.lon)
+            feature = str(place.get("feature") or "")
+            by_feature = report.by_feature.setdefault(feature, Resolution())
             res = report.resolution
             res.errors_km.append(km)
+            by_feature.errors_km.append(km)
             if km > ACCURACY_KM:
                 report.far[
                     f"{t.phrase} -> {place.get('name')} ({place.get('country')} "
@@ -1014,14 +1019,20 @@ def score_geo_document(
                     f"{t.geonameid})"
                 ] += 1
             if t.geonameid:
+                same = str(place.get("id")) == t.geonameid
                 res.id_total += 1
-                res.id_hits += str(place.get("id")) == t.geonameid
+                res.id_hits += same
+                by_feature.id_total += 1
+                by_feature.id_hits += same
             gold_country = country_code_of(t.country_geonameid, countries) or country_code_of(
                 t.geonameid, countries
             )
             if gold_country:
+                right = place.get("country") == gold_country
                 res.country_total += 1
-                res.country_hits += place.get("country") == gold_country
+                res.country_hits += right
+                by_feature.country_total += 1
+                by_feature.country_hits += right
     return had_spans
 
 
@@ -1214,6 +1225,14 @@ def print_geo(report: GeoReport, *, adjectives: bool, verbose: bool, top: int = 
     )
     print(f"  published acc@161km: {_published(PUBLISHED_ACC161[report.name])}")
     if verbose:
+        print("  resolution by the predicted place's feature:")
+        for feature, res in sorted(report.by_feature.items(), key=lambda kv: -len(kv[1].errors_km)):
+            d = res.as_dict()
+            print(
+                f"    {feature:9} n {d['matched_with_coordinates']:5}  acc@161km "
+                f"{d['accuracy_161km']:.3f}  median {d['median_km']:7.1f} km  GeoNames id "
+                f"{d['geonameid_match']:.3f}"
+            )
         for title, counter in (
             ("missed toponyms", report.missed),
             ("false positives", report.false_positives),
