@@ -267,8 +267,8 @@ def score_places(gaz: Gazetteer, tags: Tags, expected: list[ExpectedPlace], res:
     for tag in tags.places:
         if tag.id not in used:
             res.places.fp += 1
-            if tag.feature in ("A/PCLI", "P/PPLC"):
-                res.unlisted += 1  # a country or capital named in the text: listed or not
+            if tag.feature in ("A/PCLI", "P/PPLC", "L/CONT", "L/RGN"):
+                res.unlisted += 1  # a country, capital, continent or region named in the text
             res.errors.append(
                 f"  place FP  {'/'.join(tag.surface_forms)!r} -> {tag.id} {tag.name} "
                 f"({tag.country} {tag.feature})"
@@ -1455,7 +1455,8 @@ def main(argv: list[str] | None = None) -> int:
         for line in disagreements:
             print("  " + line)
     print(
-        "\nplaces~: not counting as false positives the countries and capitals the text names"
+        "\nplaces~: not counting as false positives the countries, capitals, continents and"
+        "\n         macro-regions the text names"
         "\n         but the reference does not list (the manifest lists what must be found)."
         "\nplaces*, actors*: not counting as misses what the gazetteer or the dictionary lacks"
         "\n         (the name, or the text's spelling of it): the tagger's own recall."
