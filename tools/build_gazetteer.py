@@ -30,8 +30,9 @@ Run from the repository root with the venv that has both packages installed::
 
 Where a region is placed: no package ships GeoNames' own points of first- and second-level
 divisions, so each gets the middle of the area its places cover (:func:`region_point`: the
-midpoints of the central 90 % of its places' latitudes and longitudes), which is close to
-GeoNames' own (a point near the region's centre) and not biased to its biggest city.
+middle of the extent of its places' latitudes and longitudes, far islands left out), which
+is close to GeoNames' own (mostly a point near the region's centre) and not biased to its
+biggest city.
 
 The output is byte-for-byte the same for the same inputs and ``--date`` (default: the
 ``SOURCE_DATE_EPOCH`` environment variable, else today). The keys column is computed with
@@ -48,7 +49,9 @@ import gzip
 import hashlib
 import io
 import json
+import math
 import os
+import statistics
 import sys
 import unicodedata
 from collections import defaultdict
@@ -92,9 +95,10 @@ WORLD_ARABIC_MIN_POPULATION = 100_000
 #: Words a US county's name must contain: GeoNames' "Laurel County", "Rapides Parish" are
 #: kept, the bare "Laurel", "Long", "Boone" aliases (surnames, common words) are not.
 US_COUNTY_WORDS = ("county", "parish", "borough", "census area", "municipality", "city and")
-#: Share of a region's places left out at each end of its latitude and longitude ranges
-#: when placing it (outlying islands, exclaves, bad coordinates).
-REGION_TRIM = 0.05
+#: Placing a region (region_point): places farther than this from the median of its places
+#: are left out (far islands), and no share of the rest is trimmed.
+REGION_OUTLIER_KM = 2500.0
+REGION_TRIM = 0.0
 
 
 @dataclass
@@ -219,24 +223,41 @@ def _quantile(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (pos - low)
 
 
+def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance in km."""
+    p1, p2 = math.radians(a[0]), math.radians(b[0])
+    dp, dl = p2 - p1, math.radians(b[1] - a[1])
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
+
+
 def region_point(
-    points: Sequence[tuple[float, float]], trim: float = REGION_TRIM
+    points: Sequence[tuple[float, float]],
+    trim: float = REGION_TRIM,
+    outlier_km: float = REGION_OUTLIER_KM,
 ) -> tuple[float, float] | None:
-    """Where to place a region from the places inside it: the midpoint of the central
-    ``1 - 2 * trim`` of their latitudes and of their longitudes (the middle of the area its
-    places cover, outliers left out). None without places.
+    """Where to place a region from the places inside it: the middle of the extent of their
+    latitudes and of their longitudes, leaving out places more than ``outlier_km`` from the
+    median of them (a far island such as Easter Island in Valparaíso) and, with ``trim``, that
+    share of places at each end. None without places.
 
     Why not the biggest place: a region's point is measured against GeoNames' own point for
-    the region, a point near its centre; the biggest city is often at its edge (Houston for
-    Texas is 430 km from it). Why not the mean: places crowd where people live. Longitudes
-    are unwrapped first when the places straddle the antimeridian (Chukotka, Fiji).
+    the region, mostly a point near its centre; the biggest city is often at its edge (Houston
+    is 430 km from GeoNames' Texas). Why not the mean or a trimmed range: places crowd where
+    people live (the south of Manitoba or Ontario), pulling the point off the centre.
+    Longitudes are unwrapped first when the places straddle the antimeridian (Chukotka, Fiji).
     """
     if not points:
         return None
-    lats = sorted(p[0] for p in points)
-    lons = sorted(p[1] for p in points)
-    if lons[-1] - lons[0] > 180:  # straddles the antimeridian: measure east of it
-        lons = sorted(lon + 360 if lon < 0 else lon for lon in lons)
+    unwrap = max(p[1] for p in points) - min(p[1] for p in points) > 180
+    shifted = [(lat, lon + 360 if unwrap and lon < 0 else lon) for lat, lon in points]
+    middle = (
+        statistics.median(p[0] for p in shifted),
+        statistics.median(p[1] for p in shifted),
+    )
+    kept = [p for p in shifted if _km(p, middle) <= outlier_km] or shifted
+    lats = sorted(p[0] for p in kept)
+    lons = sorted(p[1] for p in kept)
     lat = (_quantile(lats, trim) + _quantile(lats, 1 - trim)) / 2
     lon = (_quantile(lons, trim) + _quantile(lons, 1 - trim)) / 2
     if lon > 180:
