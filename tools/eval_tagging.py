@@ -1083,6 +1083,8 @@ class ActorScore:
     found: int = 0
     with_country: int = 0  # found, and the gold code is an ISO country
     country_right: int = 0
+    with_sector: int = 0  # found, and the gold gives a sector of the output contract
+    sector_right: int = 0
 
     def as_dict(self) -> dict[str, float | int]:
         return {
@@ -1093,16 +1095,22 @@ class ActorScore:
             "country_correct": (
                 round(self.country_right / self.with_country, 4) if self.with_country else 0
             ),
+            "sector_checked": self.with_sector,
+            "sector_correct": (
+                round(self.sector_right / self.with_sector, 4) if self.with_sector else 0
+            ),
         }
 
     def row(self) -> str:
         d = self.as_dict()
-        if not self.with_country:
-            return f"recall {d['recall']:6.1%} ({self.found}/{self.gold})"
-        return (
-            f"recall {d['recall']:6.1%} ({self.found}/{self.gold})   country right "
-            f"{d['country_correct']:6.1%} ({self.country_right}/{self.with_country})"
-        )
+        text = f"recall {d['recall']:6.1%} ({self.found}/{self.gold})"
+        if self.with_country:
+            text += (f"   country right {d['country_correct']:6.1%} "
+                     f"({self.country_right}/{self.with_country})")  # fmt: skip
+        if self.with_sector:
+            text += (f"   sector right {d['sector_correct']:6.1%} "
+                     f"({self.sector_right}/{self.with_sector})")  # fmt: skip
+        return text
 
 
 @dataclass
@@ -1129,22 +1137,66 @@ class ActorReport:
         }
 
 
+#: Sector codes of the output contract (TAG_CONTRACT.md), CAMEO-style: a gold sector among
+#: them is checked against the found actor's ``sector``.
+CONTRACT_SECTORS = frozenset(
+    [
+        "GOV",
+        "MIL",
+        "COP",
+        "SPY",
+        "LEG",
+        "JUD",
+        "OPP",
+        "REB",
+        "BUS",
+        "MED",
+        "EDU",
+        "HLH",
+        "CVL",
+        "REF",
+        "LAB",
+        "ELI",
+        "CRM",
+        "PTY",
+        "UAF",
+    ]
+)
+
+
+def best_actor(gold: GoldActor, mentions: Sequence[Mention]) -> Mention | None:
+    """The tagged actor mention sharing most characters with the gold phrase, if any."""
+    best, best_overlap = None, 0
+    for m in mentions:
+        shared = sum(overlap(m.span, g) for g in gold.spans)
+        if shared > best_overlap:
+            best, best_overlap = m, shared
+    return best
+
+
 def score_actor(
     gold: GoldActor, text: str, actors: Sequence[dict[str, Any]], mentions: Sequence[Mention]
 ) -> tuple[bool, bool | None]:
     """(found, country right) for one gold actor: found when a tagged actor's mention
     overlaps the gold phrase; the country is that actor's (the one sharing most characters)
     and is None when the gold code is not a country or nothing was found."""
-    best, best_overlap = None, 0
-    for m in mentions:
-        shared = sum(overlap(m.span, g) for g in gold.spans)
-        if shared > best_overlap:
-            best, best_overlap = m, shared
+    best = best_actor(gold, mentions)
     if best is None:
         return False, None
     if gold.country is None:
         return True, None
     return True, gold.country in (actors[best.entity].get("countries") or [])
+
+
+def sector_right(
+    gold: GoldActor, actors: Sequence[dict[str, Any]], mentions: Sequence[Mention]
+) -> bool | None:
+    """Whether the found actor carries the gold sector (``sector`` in the output); None when
+    nothing was found or the gold sector is not one of the contract's codes."""
+    best = best_actor(gold, mentions)
+    if best is None or gold.sector not in CONTRACT_SECTORS:
+        return None
+    return actors[best.entity].get("sector") == gold.sector
 
 
 def eval_plover(path: Path, command: Sequence[str]) -> ActorReport:
@@ -1162,6 +1214,7 @@ def eval_plover(path: Path, command: Sequence[str]) -> ActorReport:
     for g in gold.actors:
         actors, mentions = per_text[g.text_index]
         found, right = score_actor(g, gold.texts[g.text_index], actors, mentions)
+        sector = sector_right(g, actors, mentions)
         groups = [report.total, report.by_sector.setdefault(g.sector or "(none)", ActorScore())]
         if g.country is not None:
             groups.append(report.countries_only)
@@ -1175,6 +1228,8 @@ def eval_plover(path: Path, command: Sequence[str]) -> ActorReport:
             s.found += found
             s.with_country += right is not None
             s.country_right += bool(right)
+            s.with_sector += sector is not None
+            s.sector_right += bool(sector)
         if not found:
             report.missed[g.actor_text] += 1
         elif right is False:

@@ -263,3 +263,13 @@ def test_run_sitrep_tag_returns_each_text_in_order_with_mentions_on_its_words() 
     mentions, _ = ev.output_mentions(texts[0], places)
     assert {texts[0][m.start : m.end] for m in mentions} >= {"Aleppo", "Turkey"}
     assert outputs[1]["places"] == []
+
+
+def test_sector_is_checked_only_for_contract_codes_and_found_actors() -> None:
+    gold = ev.GoldActor("r", 0, "Serbian police", "SRB", "COP", ((0, 14),), "RS")
+    actors = [{"id": "serbia", "sector": None}, {"id": "serbia.cop", "sector": "COP"}]
+    assert ev.sector_right(gold, actors, [ev.Mention(0, 14, 1)]) is True
+    assert ev.sector_right(gold, actors, [ev.Mention(0, 7, 0)]) is False
+    assert ev.sector_right(gold, actors, []) is None
+    odd = ev.GoldActor("r", 0, "Serbian police", "SRB", "MOS", ((0, 14),), "RS")
+    assert ev.sector_right(odd, actors, [ev.Mention(0, 14, 1)]) is None
