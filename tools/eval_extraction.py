@@ -221,7 +221,7 @@ def fallback_only(name: str) -> Extractor:
         tree = load_html(page.html)
         clean.prune_boilerplate(tree)
         raw = clean.FALLBACKS[name](tree, page.url)
-        paragraphs, _ = clean._paragraphs(raw, True)
+        paragraphs, _ = clean.clean_paragraphs(raw, True)
         return Result("\n\n".join(paragraphs), None, None, None, time.perf_counter() - start)
     return run
 

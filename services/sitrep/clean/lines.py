@@ -1,0 +1,197 @@
+"""Boilerplate, second layer: line rules and per-document dedup of the extracted text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from sitrep.clean.text import fold_whitespace, word_count
+
+_LEAD_WORDS = re.compile(
+    r"^\W{0,3}(?:related(?:\s+(?:stories|story|articles?|coverage|content|reading|news))?"
+    r"|read\s+(?:more|also|next)|also\s+read|see\s+also|more\s+on\s+this(?:\s+story)?"
+    r"|further\s+reading|recommended(?:\s+reading)?|don'?t\s+miss|must\s+read|watch|listen"
+    r"|(?:à\s+)?lire\s+(?:aussi|également|la\s+suite)|voir\s+aussi|sur\s+le\s+même\s+sujet"
+    r"|lea\s+también|lee\s+también|ver\s+también|te\s+puede\s+interesar"
+    r"|lesen\s+sie\s+auch|mehr\s+zum\s+thema|ayrıca\s+okuyun|ilgili\s+haber"
+    r"|[اإ]قر[أا]\s+[أا]يض[اًا]+|طالع\s+[أا]يض[اًا]+|شاهد\s+[أا]يض[اًا]+|للمزيد)"
+    r"\s*[:：\-–—|»›]",
+    re.IGNORECASE,
+)
+_AGENCIES = (
+    r"Reuters|REUTERS|AFP|AP|Associated\s+Press|EPA(?:-EFE)?|EFE|Getty\s+Images|Anadolu"
+    r"(?:\s+Agency)?|AA|Xinhua|SANA|IRNA|WANA|Sputnik|TASS|Bloomberg|Shutterstock|Alamy"
+    r"|ZUMA(?:\s+Press)?|NurPhoto|SOPA\s+Images|Sipa(?:\s+USA)?|Abaca|dpa|picture\s+alliance"
+    r"|File\s+Photo|File|Handout|Pool|Stringer"
+)
+_CAPTION_PATTERNS = (
+    # "... Stringer/Reuters", "... REUTERS/File Photo", "... MPA/File Photo"
+    re.compile(rf"(?:^|\s)[\w.'’ -]{{1,40}}/(?:{_AGENCIES})\)?\s*$"),
+    re.compile(rf"(?:^|\s)(?:{_AGENCIES})/[\w.'’ -]{{2,40}}\)?\s*$"),
+    re.compile(r"\b(?:via|for)\s+Getty\s+Images\)?\s*$"),
+    # "(Photo: Tigris Herald/Ali Kareem)", "Photo credit: ...", "Crédit photo : ..."
+    re.compile(
+        r"[(\[]?\b(?:photos?|pictures?|images?|credit|foto|crédit(?:\s+photo)?|صورة)"
+        r"(?:\s+credit)?\s*:\s*[^.!?]{2,80}[)\]]?\s*$",
+        re.IGNORECASE,
+    ),
+    # Reuters picture codes and "FILE PHOTO:" captions
+    re.compile(r"^(?:RTX|RTR|RC)[0-9A-Z]{4,}\b"),
+    re.compile(r"^FILE\s+PHOTO\s*:", re.IGNORECASE),
+)
+_CAPTION_MAX_CHARS = 600
+#: Every caption pattern needs one of these; most lines have none and skip the patterns.
+_CAPTION_HINT = re.compile(r"/|:|Getty|^R[TC]", re.IGNORECASE)
+_NEWSLETTER = re.compile(
+    r"\bsign(?:ing)?[\s-]+up\b.{0,80}\b(?:newsletter|briefing|bulletin|digest|inbox|e-?mail|alerts?)\b"
+    r"|\bsubscribe\b.{0,80}\b(?:newsletter|briefing|bulletin|digest|inbox|e-?mail|alerts?)\b"
+    r"|\b(?:in|to)\s+your\s+inbox\b|\bunsubscribe\s+at\s+any\s+time\b|\bby\s+signing\s+up\b"
+    r"|\benter\s+your\s+e-?mail\b|\bnewsletter\s+sign[\s-]*up\b"
+    r"|\binscrivez-vous\b|\babonnez-vous\b|\ben\s+vous\s+inscrivant\b|\bdésinscrire\b"
+    r"|\blettre\s+d['’]information\b|\bnewsletter\s+abonnieren\b|\bsuscr[ií]bete\b"
+    r"|\bboîte\s+(?:mail|e-?mail|de\s+réception)\b"
+    r"|النشرة\s+البريدية|باشتراكك",
+    re.IGNORECASE,
+)
+#: A recurring product pitched to the reader: "... the ten stories you need, every weekday".
+_NEWSLETTER_PITCH = re.compile(
+    r"\bevery\s+(?:weekday|day|morning|evening|week|(?:mon|tues|wednes|thurs|fri|satur|sun)day)"
+    r"\b",
+    re.IGNORECASE,
+)
+#: ... and the product: a generic name, or a named one ("Morning Wire", "Friday Letter"),
+#: so that "he wrote a letter every week" stays article text.
+_NEWSLETTER_PRODUCT = re.compile(
+    r"(?i:\b(?:newsletter|briefing|digest|bulletin|inbox|long\s+reads?|stories\s+you\s+need)\b)"
+    r"|\b[A-Z][a-z]+\s+(?:Letter|Wire|Edition|Briefing|Brief|Digest|Dispatch)\b",
+)
+_NEWSLETTER_MAX_CHARS = 300
+_CREDIT_LINE = re.compile(
+    r"^\W{0,2}(?:(?:additional|extra)\s+)?(?:reporting|writing|editing|edited|compiled"
+    r"|research|translated|production|graphics|fact[\s-]checking|translation)\s+by\b"
+    r"|\bcontributed\s+(?:reporting\s+)?to\s+this\s+(?:report|story|article)\b"
+    r"|^\(?\s*avec\s+(?:afp|reuters|ap|ats)\s*\)?\s*$",
+    re.IGNORECASE,
+)
+_CREDIT_MAX_CHARS = 300
+#: "Source: Meridian Press Agency (MPA)": a short attribution line, not a sentence that
+#: happens to start with "Sources:".
+_SOURCE_LINE = re.compile(r"^\W{0,2}(?:sources?|quelle|fuente|fonte|المصدر)\s*:\s*\S", re.I)
+_SOURCE_MAX_CHARS = 100
+_NOTICE = re.compile(
+    r"\b(?:we|this\s+(?:site|website))\s+uses?\s+cookies\b|\baccept\s+(?:all\s+)?cookies\b"
+    r"|\bcookie\s+(?:policy|settings|preferences)\b|^(?:©|\(c\)|copyright\s*(?:©|\(c\))?\s*\d{4})"
+    r"|\ball\s+rights\s+reserved\b|\btous\s+droits\s+réservés\b|جميع\s+الحقوق\s+محفوظة"
+    r"|\bcomments\s+are\s+moderated\b|^\d[\d,.]*\s+(?:comments?|commentaires?|تعليقات?)\b"
+    r"|\bcommentaires\s+sont\s+modérés\b|التعليقات\s+تخضع"
+    r"|^(?:our|editorial)\s+standards\s*:|^the\s+trust\s+principles\b"
+    r"|^purchase\s+licensing\s+rights\b",
+    re.IGNORECASE,
+)
+#: Cookie banners in any wording: "cookie" next to the vocabulary of consent.
+_COOKIE = re.compile(r"\bcookies?\b", re.IGNORECASE)
+_CONSENT = re.compile(
+    r"\b(?:accept|consent|agree|partners?|preferences|settings|policy|privacy|accord"
+    r"|partenaires|préférences|paramètres|politique|consentement|datenschutz|einwilligung)",
+    re.IGNORECASE,
+)
+#: "Nadim Haddad is The Levant Review's Beirut correspondent.": the author's bio line that
+#: closes many articles. Only looked for in the last lines of the text.
+_AUTHOR_BIO = re.compile(
+    r"^(?:[A-Z][\w'’.-]+\s+){1,3}(?:is\s.{0,120}\b(?:correspondent|reporter|editor|writer"
+    r"|journalist|columnist|contributor|bureau\s+chief|(?:senior\s+|non-resident\s+)?fellow)\b"
+    r"|(?:covers|writes\s+(?:about|on)|reports\s+(?:on|from))\s.{0,160}\bfor\s+(?:the\s+)?[A-Z])",
+)
+_AUTHOR_BIO_MAX_CHARS = 300
+_BIO_TAIL_LINES = 2
+_NOTICE_MAX_CHARS = 500
+_UI_LINES = frozenset({
+    "advertisement", "advertising", "sponsored", "sponsored content", "skip advertisement",
+    "scroll to continue with content", "story continues below advertisement",
+    "continue reading", "share", "share this article", "share this story", "print", "email",
+    "copy link", "comments", "view comments", "show comments", "join the conversation",
+    "publicité", "إعلان", "newsletter", "sign up", "subscribe",
+})
+_HEADING_MAX_WORDS = 6
+
+
+def _line_kind(line: str) -> str | None:
+    """Why a line is boilerplate, or None when it is article text."""
+    text = line.strip()
+    if not text:
+        return "empty"
+    if text.lower().strip(" .:!") in _UI_LINES:
+        return "ui"
+    size = len(text)
+    if size <= 250 and _LEAD_WORDS.match(text):
+        return "link_line"
+    if (size <= _CREDIT_MAX_CHARS and _CREDIT_LINE.search(text)) or (
+        size <= _SOURCE_MAX_CHARS and _SOURCE_LINE.match(text)
+    ):
+        return "credit"
+    if size <= _NEWSLETTER_MAX_CHARS and (
+        _NEWSLETTER.search(text)
+        or (_NEWSLETTER_PITCH.search(text) and _NEWSLETTER_PRODUCT.search(text))
+    ):
+        return "newsletter"
+    if size <= _NOTICE_MAX_CHARS and (
+        _NOTICE.search(text) or (_COOKIE.search(text) and _CONSENT.search(text))
+    ):
+        return "notice"
+    if size <= _CAPTION_MAX_CHARS and _CAPTION_HINT.search(text) and any(
+        p.search(text) for p in _CAPTION_PATTERNS
+    ):
+        return "caption"
+    return None
+
+
+def _is_heading_like(line: str) -> bool:
+    text = line.strip()
+    return 0 < word_count(text) <= _HEADING_MAX_WORDS and text[-1] not in ".!?:;\"”»'’)"
+
+
+def filter_lines(lines: Iterable[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Drop boilerplate lines; return the kept lines and (kind, line) of the dropped ones.
+
+    A short title line right before a dropped newsletter pitch ("Stay informed", "Middle
+    East Briefing") goes with it: it is that box's heading. (Not before an "Advertisement"
+    line: ad slots sit between a subheading and its paragraph.) An author bio is only
+    recognised among the last lines, where articles put it.
+    """
+    items = [(line, _line_kind(line)) for line in lines]
+    kinds: list[str | None] = [kind for _, kind in items]
+    content = [i for i, kind in enumerate(kinds) if kind is None]
+    for i in content[-_BIO_TAIL_LINES:]:
+        text = items[i][0].strip()
+        if len(text) <= _AUTHOR_BIO_MAX_CHARS and _AUTHOR_BIO.match(text):
+            kinds[i] = "author_bio"
+    for i in range(len(items) - 1):
+        if kinds[i] is None and kinds[i + 1] == "newsletter" and (
+            _is_heading_like(items[i][0])
+        ):
+            kinds[i] = "box_heading"
+    kept = [line.strip() for (line, _), kind in zip(items, kinds, strict=True) if kind is None]
+    dropped = [
+        (kind, line.strip()) for (line, _), kind in zip(items, kinds, strict=True)
+        if kind not in (None, "empty")
+    ]
+    return kept, dropped
+
+
+def clean_paragraphs(text: str, rules: bool) -> tuple[list[str], list[tuple[str, str]]]:
+    """Extractor text (one block a line) to clean paragraphs, each once."""
+    lines = [fold_whitespace(line) for line in text.split("\n")]
+    if rules:
+        lines, dropped = filter_lines(lines)
+    else:
+        lines, dropped = [line for line in lines if line], []
+    seen: set[str] = set()
+    paragraphs = []
+    for line in lines:
+        key = line.lower()
+        if key not in seen:  # pull quotes and sticky teasers repeat a paragraph verbatim
+            seen.add(key)
+            paragraphs.append(line)
+    return paragraphs, dropped
+
+
