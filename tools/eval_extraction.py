@@ -219,13 +219,14 @@ def via_clean(options: clean.CleanOptions) -> Extractor:
 
 
 def fallback_only(name: str) -> Extractor:
-    """One fallback extractor alone, on the pruned tree, with the line rules (as cascaded)."""
+    """One fallback extractor alone, with the furniture lines and line rules (as cascaded)."""
     def run(page: Page) -> Result:
         start = time.perf_counter()
         tree = load_html(page.html)
-        clean.prune_boilerplate(tree)
-        raw = clean.FALLBACKS[name](tree, page.url)
-        paragraphs, _ = clean.clean_paragraphs(raw, True)
+        raw = clean.FALLBACKS[name](copy.deepcopy(tree), page.url)
+        lines = [line for line in (clean.fold_whitespace(x) for x in raw.split("\n")) if line]
+        furniture = clean.boilerplate_lines(tree, lines)
+        paragraphs, _ = clean.clean_paragraphs("\n".join(lines), True, furniture)
         return Result("\n\n".join(paragraphs), None, None, None, time.perf_counter() - start)
     return run
 
@@ -620,6 +621,12 @@ def run_devset(folder: Path, workers: int, ablations: bool, limit: int | None,
         print(f"{group:<8} {count:5d} " + " ".join(f"{c:>23}" for c in cells))
         report["devset"]["groups"][group] = {
             "pages": count, **{n: groups[group][n].prf() for n in shown}}
+    report["devset"]["per_page"] = [
+        {"url": r["url"], "language": r["language"], "words": r["words"],
+         **{name: [r["configs"][name][0].tp, r["configs"][name][0].fn,
+                   r["configs"][name][0].fp] for name in names}}
+        for r in results
+    ]
     _print_worst(results, worst, report)
     _print_stated(results, report)
     _print_devset_times(results, report)

@@ -202,7 +202,9 @@ def _header_date(tree: Any, latest: date) -> date | None:
         for chunk in (element.text, element.tail):
             if chunk and len(chunk) <= 200:
                 found = parse_text_date(chunk)
-                if found and EARLIEST_DATE <= found <= latest:
+                if found and EARLIEST_DATE <= found <= latest and not (
+                    _in_page_furniture(element)
+                ):
                     return found
     return None
 
@@ -217,6 +219,32 @@ def _within(value: str | None, latest: date) -> bool:
     return EARLIEST_DATE <= day <= latest
 
 
+_FURNITURE_XPATH = (
+    "//footer | //aside | //nav | //*[contains(@class, 'footer') or contains(@id, 'footer')]"
+)
+
+
+def _written_forms(day: str) -> tuple[str, ...]:
+    """How a calendar day is written in page text (ISO, German/European, US)."""
+    year, month, dom = day[:4], day[5:7], day[8:10]
+    return (
+        f"{year}-{month}-{dom}", f"{dom}.{month}.{year}", f"{int(dom)}.{int(month)}.{year}",
+        f"{dom}/{month}/{year}", f"{month}/{dom}/{year}",
+    )
+
+
+def _only_in_furniture(tree: Any, day: str) -> bool:
+    """Whether the day htmldate chose is written in the footer or sidebars and nowhere in
+    the page's machine-readable dates: then it is the page's generation or copyright
+    date, not the article's (the tree is not pruned before the metadata is read)."""
+    forms = _written_forms(day)
+    furniture = " ".join(el.text_content() for el in tree.xpath(_FURNITURE_XPATH))
+    if not any(form in furniture for form in forms):
+        return False
+    structured = _structured_times(tree, _PUBLISHED_META, "datePublished")
+    return not any(value.strip().startswith(day) for value in structured)
+
+
 def published_date(
     tree: Any, url: str | None, latest: date, htmldate_day: str | None,
 ) -> str | None:
@@ -226,6 +254,8 @@ def published_date(
     day; a machine-readable timestamp of that same day then supplies the time and offset.
     """
     day = htmldate_day if _within(htmldate_day, latest) else None
+    if day is not None and _only_in_furniture(tree, day):
+        day = None
     if day is None:
         found = _byline_date(tree, latest) or _header_date(tree, latest)
         day = found.isoformat() if found else None

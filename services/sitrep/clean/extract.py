@@ -10,8 +10,9 @@ from typing import Any
 import trafilatura
 
 from sitrep.clean.lines import clean_paragraphs
-from sitrep.clean.options import DEFAULT_OPTIONS, MIN_TEXT_WORDS, CleanOptions
+from sitrep.clean.options import DEFAULT_OPTIONS, MIN_TEXT_WORDS, SHORT_TEXT_CHARS, CleanOptions
 from sitrep.clean.provenance import extractor_name, package_version_of
+from sitrep.clean.prune import boilerplate_lines
 from sitrep.clean.text import fold_whitespace, word_count
 
 
@@ -23,7 +24,11 @@ class Extraction:
     source: str  # "page" or "fallback:<name>"
     extractor: str
     dropped: list[tuple[str, str]] = field(default_factory=list)
-    pruned: int = 0
+
+    @property
+    def pruned(self) -> int:
+        """Lines dropped because the markup marks them as page furniture."""
+        return sum(1 for kind, _ in self.dropped if kind == "furniture")
 
     @property
     def text(self) -> str:
@@ -64,22 +69,44 @@ _FALLBACK_PACKAGES = {
 }
 
 
+def _trafilatura_text(tree: Any, url: str | None, settings: dict[str, Any]) -> str:
+    document = trafilatura.bare_extraction(tree, url=url, **settings)
+    return (getattr(document, "text", None) or "") if document is not None else ""
+
+
+def _clean(
+    tree: Any, raw: str, options: CleanOptions,
+) -> tuple[list[str], list[tuple[str, str]]]:
+    lines = [line for line in (fold_whitespace(part) for part in raw.split("\n")) if line]
+    furniture = boilerplate_lines(tree, lines) if options.prune and options.line_rules else None
+    return clean_paragraphs("\n".join(lines), options.line_rules, furniture)
+
+
 def extract_text(
     tree: Any, url: str | None, options: CleanOptions = DEFAULT_OPTIONS,
-    declared_words: int = 0, pruned: int = 0,
+    declared_words: int = 0,
 ) -> Extraction:
-    """Main text of a parsed page, already pruned by :func:`prune_boilerplate` (``pruned``:
-    how many elements that removed, for the provenance).
+    """Main text of a parsed page: one trafilatura pass, a second only when it is worth it.
+
+    trafilatura's fast mode skips its comparison with readability and jusText on every
+    page (half its time). That comparison pays on the pages where the fast pass found
+    little, so it is run (trafilatura with ``fast=False``, on the same tree) only when
+    the fast text has fewer than SHORT_TEXT_CHARS characters, and kept when it is longer.
+    The furniture lines and line rules then clean whichever text won.
 
     ``declared_words``: length of the body the page declares in its JSON-LD
-    ``articleBody``. Script-rendered sites ship the text only there, and trafilatura then
-    returns a related-links list long enough to pass MIN_TEXT_WORDS; a declared body much
-    longer than the extraction sends the page down the cascade too.
+    ``articleBody``. Script-rendered sites ship the text only there; a declared body much
+    longer than the extraction sends the page to the bundled fallbacks too.
     """
-    document = trafilatura.bare_extraction(tree, url=url, **options.trafilatura)
-    raw = (getattr(document, "text", None) or "") if document is not None else ""
-    paragraphs, dropped = clean_paragraphs(raw, options.line_rules)
-    result = Extraction(paragraphs, "page", extractor_name(), dropped, pruned)
+    settings = dict(options.trafilatura)
+    raw = _trafilatura_text(tree, url, settings)
+    source, extractor = "page", extractor_name()
+    if options.cascade and settings.get("fast") and len(raw) < SHORT_TEXT_CHARS:
+        compared = _trafilatura_text(tree, url, {**settings, "fast": False})
+        if len(compared) > len(raw):
+            raw = compared
+    paragraphs, dropped = _clean(tree, raw, options)
+    result = Extraction(paragraphs, source, extractor, dropped)
     words = word_count(result.text)
     suspicious = words < MIN_TEXT_WORDS or declared_words > 2 * words + MIN_TEXT_WORDS
     if not options.cascade or not suspicious:
@@ -89,16 +116,14 @@ def extract_text(
             candidate_raw = fallback(deepcopy(tree), url)  # readability edits its input
         except Exception:  # a fallback's bug must not lose the article
             continue
-        candidate, candidate_dropped = clean_paragraphs(candidate_raw, options.line_rules)
+        candidate, candidate_dropped = _clean(tree, candidate_raw, options)
         candidate_words = word_count("\n".join(candidate))
         if candidate_words > 1.5 * word_count(result.text) + 10:
             version = package_version_of(_FALLBACK_PACKAGES[name])
             extractor = f"{extractor_name()}; fallback {name} {version}"
-            result = Extraction(candidate, f"fallback:{name}", extractor, candidate_dropped, pruned)
+            result = Extraction(candidate, f"fallback:{name}", extractor, candidate_dropped)
             if candidate_words >= MIN_TEXT_WORDS and candidate_words * 2 + MIN_TEXT_WORDS >= (
                 declared_words
             ):
                 break
     return result
-
-

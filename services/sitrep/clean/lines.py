@@ -178,20 +178,48 @@ def filter_lines(lines: Iterable[str]) -> tuple[list[str], list[tuple[str, str]]
     return kept, dropped
 
 
-def clean_paragraphs(text: str, rules: bool) -> tuple[list[str], list[tuple[str, str]]]:
-    """Extractor text (one block a line) to clean paragraphs, each once."""
-    lines = [fold_whitespace(line) for line in text.split("\n")]
-    if rules:
-        lines, dropped = filter_lines(lines)
-    else:
-        lines, dropped = [line for line in lines if line], []
+#: A repeated line is boilerplate (a pull quote, a sticky teaser repeating a paragraph)
+#: only when it is a sentence of this many words at least; shorter repeats are the page's
+#: own structure (recipe steps, table cells, "1 EL Zucker", a chorus) and stay.
+REPEAT_MIN_WORDS = 12
+#: The line rules never take more than this share of the extracted text: past it they
+#: misread the page (a bulletin that is all "Source:" lines), and the unfiltered text wins.
+RULES_MAX_SHARE = 0.5
+
+
+def dedupe(lines: list[str]) -> list[str]:
+    """Drop repeats of long lines (see REPEAT_MIN_WORDS); every other line is kept."""
     seen: set[str] = set()
-    paragraphs = []
+    kept = []
     for line in lines:
         key = line.lower()
-        if key not in seen:  # pull quotes and sticky teasers repeat a paragraph verbatim
+        if key in seen:
+            continue
+        if word_count(line) >= REPEAT_MIN_WORDS:
             seen.add(key)
-            paragraphs.append(line)
-    return paragraphs, dropped
+        kept.append(line)
+    return kept
 
 
+def clean_paragraphs(
+    text: str, rules: bool, furniture: set[int] | None = None,
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """Extractor text (one block a line) to clean paragraphs.
+
+    ``furniture``: indices (into the non-empty folded lines) that the markup marks as page
+    furniture (:func:`sitrep.clean.prune.boilerplate_lines`). When the rules would remove
+    more than RULES_MAX_SHARE of the text, they are not applied: losing the article is
+    worse than keeping a few boilerplate lines.
+    """
+    lines = [line for line in (fold_whitespace(part) for part in text.split("\n")) if line]
+    if not rules:
+        return dedupe(lines), []
+    marked = furniture or set()
+    kept_rules, dropped = filter_lines(
+        ["" if i in marked else line for i, line in enumerate(lines)],
+    )
+    dropped = [("furniture", lines[i]) for i in sorted(marked)] + dropped
+    total = sum(len(line) for line in lines)
+    if total and sum(len(line) for line in kept_rules) < (1 - RULES_MAX_SHARE) * total:
+        return dedupe(lines), []
+    return dedupe(kept_rules), dropped

@@ -1,4 +1,4 @@
-"""Boilerplate, first layer: DOM pruning by class/id vocabulary."""
+"""Boilerplate, first layer: furniture the markup names (class/id vocabulary, tags)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import re
 from functools import lru_cache
 from itertools import pairwise
 from typing import Any
-
-from sitrep.clean.text import word_count
 
 #: Words that, in a class or id name, mark an element as not being article text. They are
 #: the vocabulary of CMS templates generally (WordPress, Arc, Drupal themes, BEM
@@ -45,6 +43,7 @@ def _names_look_like_boilerplate(names: str) -> bool:
 
 
 def looks_like_boilerplate(element: Any) -> bool:
+    """Whether an element's tag or class/id names say it is page furniture."""
     tag = element.tag if isinstance(element.tag, str) else ""
     if tag in _NEVER_PRUNE:
         return False
@@ -56,32 +55,52 @@ def looks_like_boilerplate(element: Any) -> bool:
     return _names_look_like_boilerplate(names)
 
 
-def _is_main_text(element: Any, page_chars: int) -> bool:
-    chars = len(element.text_content())
-    if page_chars == 0 or chars < _PRUNE_MAX_SHARE * page_chars:
-        return False
-    long_paragraphs = sum(
-        1 for p in element.iter("p") if word_count(p.text_content()) >= LONG_PARAGRAPH_WORDS
-    )
-    return long_paragraphs >= 3
+#: Elements worth a look: those with a class or id, and the furniture tags. One XPath (in
+#: C) instead of a Python visit of every element of the page.
+_CANDIDATES = (
+    "//body//*[@class or @id] | //body//aside | //body//figcaption | //body//nav"
+    " | //body//footer | //body//form | //body//button"
+)
+#: An element whose text holds this share of the extracted article is the article (or its
+#: wrapper), whatever its class says: ``div.entry-content-read-more``, ``div.paywall`` and
+#: WordPress's ``article.comments-open`` hold the whole story.
+MAIN_TEXT_SHARE = 0.25
+_FOLD = re.compile(r"\s+")
 
 
-def prune_boilerplate(tree: Any) -> int:
-    """Remove boilerplate elements in place (keeping their tail text); return how many."""
-    body = tree.find(".//body")
-    if body is None:
-        return 0
-    page_chars = len(body.text_content())
-    candidates = [
-        el for el in body.iter() if isinstance(el.tag, str) and looks_like_boilerplate(el)
-    ]
-    removed = 0
-    for element in candidates:
-        parent = element.getparent()
-        if parent is None or _is_main_text(element, page_chars):
+def _folded_text(element: Any) -> str:
+    return _FOLD.sub(" ", element.text_content()).strip()
+
+
+def boilerplate_lines(tree: Any, lines: list[str]) -> set[int]:
+    """Indices of extracted ``lines`` that come from page furniture; the article is safe.
+
+    The markup's class/id vocabulary (newsletter, related, share, caption ...) marks page
+    furniture, but on real pages the same words name the article's own wrapper. So the
+    tree is not pruned before extraction (which once lost whole articles); instead, after
+    the one extraction pass, a line is dropped only when it is part of the text of a
+    furniture element that does not itself hold MAIN_TEXT_SHARE of the extracted text.
+    Nested candidates are judged one by one: a spared wrapper's share box is still a share
+    box.
+    """
+    total = sum(len(line) for line in lines)
+    if not total or tree is None:
+        return set()
+    dropped: set[int] = set()
+    taken: set[Any] = set()
+    for element in tree.xpath(_CANDIDATES):
+        if not looks_like_boilerplate(element):
             continue
-        element.drop_tree()
-        removed += 1
-    return removed
-
-
+        if taken and any(ancestor in taken for ancestor in element.iterancestors()):
+            continue
+        text = _folded_text(element)
+        if not text:
+            continue
+        inside = [i for i, line in enumerate(lines) if line and line in text]
+        if not inside:
+            continue
+        if sum(len(lines[i]) for i in inside) >= MAIN_TEXT_SHARE * total:
+            continue  # the article's own wrapper: spared (its inner furniture is not)
+        taken.add(element)
+        dropped.update(inside)
+    return dropped

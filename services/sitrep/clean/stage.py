@@ -18,7 +18,6 @@ from sitrep.clean.lines import clean_paragraphs
 from sitrep.clean.metadata import plausible_url, read_page
 from sitrep.clean.options import DEFAULT_OPTIONS, CleanError, CleanOptions
 from sitrep.clean.provenance import extractor_name
-from sitrep.clean.prune import prune_boilerplate
 from sitrep.clean.text import fold_whitespace, word_count
 from sitrep.urls import article_id, canonical_url
 
@@ -83,11 +82,8 @@ def _build(inputs: _Inputs, options: CleanOptions) -> dict[str, Any]:
     extraction: Extraction | None = None
     tree = load_html(inputs.html) if inputs.html and inputs.html.strip() else None
     if tree is not None:
-        # Pruned before the metadata too: htmldate's last resort scans the page text, and
-        # without footer, sidebars and related lists it cannot settle on their dates.
-        pruned = prune_boilerplate(tree) if options.prune else 0
         page = read_page(tree, inputs.url, latest)
-        extraction = extract_text(tree, inputs.url, options, page["declared_words"], pruned)
+        extraction = extract_text(tree, inputs.url, options, page["declared_words"])
 
     def pick(name: str, page_value: Any, feed_value: Any) -> Any:
         if page_value:
