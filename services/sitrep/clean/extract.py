@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import trafilatura
+from lxml import etree
 
 from sitrep.clean.lines import clean_paragraphs
 from sitrep.clean.options import DEFAULT_OPTIONS, MIN_TEXT_WORDS, SHORT_TEXT_CHARS, CleanOptions
@@ -69,6 +70,34 @@ _FALLBACK_PACKAGES = {
 }
 
 
+#: A line of prose: this many characters at least (menus and tag clouds are short lines),
+#: mostly letters (not a script's source). Characters, not words: Chinese and Japanese
+#: text has no spaces.
+PROSE_MIN_CHARS = 50
+PROSE_MIN_LETTERS = 0.7
+
+
+def _is_prose(line: str) -> bool:
+    if len(line) < PROSE_MIN_CHARS:
+        return False
+    visible = [c for c in line if not c.isspace()]
+    return sum(1 for c in visible if c.isalpha()) >= PROSE_MIN_LETTERS * len(visible)
+
+
+def prose_chars(text: str) -> int:
+    """Characters in prose lines: how two candidate texts are compared. A longer text is
+    not a better one when the extra length is a menu dump or a script's source."""
+    return sum(len(line) for line in text.split("\n") if _is_prose(line))
+
+
+def _without_code(tree: Any) -> Any:
+    """A copy of the tree without scripts and styles: the bundled fallbacks edit their
+    input (readability), and jusText would otherwise return inline JavaScript as text."""
+    copied = deepcopy(tree)
+    etree.strip_elements(copied, "script", "style", "noscript", "template", with_tail=False)
+    return copied
+
+
 def _trafilatura_text(tree: Any, url: str | None, settings: dict[str, Any]) -> str:
     document = trafilatura.bare_extraction(tree, url=url, **settings)
     return (getattr(document, "text", None) or "") if document is not None else ""
@@ -91,7 +120,8 @@ def extract_text(
     trafilatura's fast mode skips its comparison with readability and jusText on every
     page (half its time). That comparison pays on the pages where the fast pass found
     little, so it is run (trafilatura with ``fast=False``, on the same tree) only when
-    the fast text has fewer than SHORT_TEXT_CHARS characters, and kept when it is longer.
+    the fast text has fewer than SHORT_TEXT_CHARS characters of prose (a short article, or
+    a menu dump instead of one), and kept when it has clearly more prose.
     The furniture lines and line rules then clean whichever text won.
 
     ``declared_words``: length of the body the page declares in its JSON-LD
@@ -101,9 +131,9 @@ def extract_text(
     settings = dict(options.trafilatura)
     raw = _trafilatura_text(tree, url, settings)
     source, extractor = "page", extractor_name()
-    if options.cascade and settings.get("fast") and len(raw) < SHORT_TEXT_CHARS:
+    if options.cascade and settings.get("fast") and prose_chars(raw) < SHORT_TEXT_CHARS:
         compared = _trafilatura_text(tree, url, {**settings, "fast": False})
-        if len(compared) > len(raw):
+        if prose_chars(compared) > 1.2 * prose_chars(raw) + 100:
             raw = compared
     paragraphs, dropped = _clean(tree, raw, options)
     result = Extraction(paragraphs, source, extractor, dropped)
@@ -113,12 +143,12 @@ def extract_text(
         return result
     for name, fallback in FALLBACKS.items():
         try:
-            candidate_raw = fallback(deepcopy(tree), url)  # readability edits its input
+            candidate_raw = fallback(_without_code(tree), url)
         except Exception:  # a fallback's bug must not lose the article
             continue
         candidate, candidate_dropped = _clean(tree, candidate_raw, options)
         candidate_words = word_count("\n".join(candidate))
-        if candidate_words > 1.5 * word_count(result.text) + 10:
+        if prose_chars("\n".join(candidate)) > 1.5 * prose_chars(result.text) + 60:
             version = package_version_of(_FALLBACK_PACKAGES[name])
             extractor = f"{extractor_name()}; fallback {name} {version}"
             result = Extraction(candidate, f"fallback:{name}", extractor, candidate_dropped)

@@ -15,13 +15,15 @@ _BOILERPLATE_WORDS = frozenset({
     "promo", "promotion", "cookie", "cookies", "consent", "gdpr", "share", "sharing",
     "social", "comments", "comment", "caption", "credit", "credits", "advert",
     "advertisement", "ad", "ads", "sponsored", "outbrain", "taboola", "paywall",
-    "breadcrumb", "breadcrumbs", "readmore", "alsoread", "seealso",
+    "breadcrumb", "breadcrumbs", "alsoread", "seealso",
 })
 _BOILERPLATE_PAIRS = frozenset({
-    ("read", "more"), ("also", "read"), ("read", "also"), ("see", "also"), ("most", "read"),
+    ("also", "read"), ("read", "also"), ("see", "also"), ("most", "read"),
     ("most", "popular"), ("sign", "up"), ("more", "stories"), ("more", "news"),
 })
-_BOILERPLATE_TAGS = frozenset({"figcaption", "aside", "form", "nav", "footer", "button"})
+#: Not "form": ASP.NET pages and shop templates wrap the article or a product's description
+#: in one. Not "read more": that class marks the collapsed rest of the article, not a link.
+_BOILERPLATE_TAGS = frozenset({"figcaption", "aside", "nav", "footer", "button"})
 _NEVER_PRUNE = frozenset({"html", "body", "main", "article"})
 _CLASS_SPLIT = re.compile(r"[-_\s]+|(?<=[a-z])(?=[A-Z])")
 #: An element holding this share of the page's text, in several long paragraphs, is the
@@ -59,7 +61,7 @@ def looks_like_boilerplate(element: Any) -> bool:
 #: C) instead of a Python visit of every element of the page.
 _CANDIDATES = (
     "//body//*[@class or @id] | //body//aside | //body//figcaption | //body//nav"
-    " | //body//footer | //body//form | //body//button"
+    " | //body//footer | //body//button"
 )
 #: An element whose text holds this share of the extracted article is the article (or its
 #: wrapper), whatever its class says: ``div.entry-content-read-more``, ``div.paywall`` and
@@ -84,10 +86,12 @@ def boilerplate_lines(tree: Any, lines: list[str]) -> set[int]:
     box.
     """
     total = sum(len(line) for line in lines)
-    if not total or tree is None:
+    body = tree.find(".//body") if tree is not None else None
+    if not total or body is None:
         return set()
-    dropped: set[int] = set()
+    candidates: set[int] = set()
     taken: set[Any] = set()
+    texts: list[str] = []
     for element in tree.xpath(_CANDIDATES):
         if not looks_like_boilerplate(element):
             continue
@@ -96,11 +100,18 @@ def boilerplate_lines(tree: Any, lines: list[str]) -> set[int]:
         text = _folded_text(element)
         if not text:
             continue
-        inside = [i for i, line in enumerate(lines) if line and line in text]
+        inside = [i for i, line in enumerate(lines) if line in text]
         if not inside:
             continue
         if sum(len(lines[i]) for i in inside) >= MAIN_TEXT_SHARE * total:
             continue  # the article's own wrapper: spared (its inner furniture is not)
         taken.add(element)
-        dropped.update(inside)
-    return dropped
+        texts.append(text)
+        candidates.update(inside)
+    if not candidates:
+        return set()
+    # A line that the page also shows outside the furniture (the headline in a breadcrumb,
+    # the lede in a "most read" teaser, a town name in a tag cloud) is article text.
+    furniture = "\n".join(texts)
+    page = _FOLD.sub(" ", body.text_content())
+    return {i for i in candidates if furniture.count(lines[i]) >= page.count(lines[i])}
