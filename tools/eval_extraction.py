@@ -416,10 +416,13 @@ BARE_CONFIGS: dict[str, dict[str, Any]] = {
     "bare favor_recall": {"favor_recall": True},
 }
 #: sitrep's layers switched off one at a time (``--ablations``), to keep only what helps.
-SITREP_ABLATIONS: dict[str, dict[str, bool]] = {
-    "sitrep no prune": {"prune": False},
+SITREP_ABLATIONS: dict[str, dict[str, Any]] = {
+    "sitrep + furniture lines": {"prune": True},
     "sitrep no line rules": {"line_rules": False},
     "sitrep no cascade": {"cascade": False},
+    "sitrep compare below 500": {"compare_below": 500},
+    "sitrep compare below 2000": {"compare_below": 2000},
+    "sitrep always compare": {"trafilatura": {**clean.TRAFILATURA_OPTIONS, "fast": False}},
 }
 
 

@@ -11,7 +11,7 @@ import trafilatura
 from lxml import etree
 
 from sitrep.clean.lines import clean_paragraphs
-from sitrep.clean.options import DEFAULT_OPTIONS, MIN_TEXT_WORDS, SHORT_TEXT_CHARS, CleanOptions
+from sitrep.clean.options import DEFAULT_OPTIONS, MIN_TEXT_WORDS, CleanOptions
 from sitrep.clean.provenance import extractor_name, package_version_of
 from sitrep.clean.prune import boilerplate_lines
 from sitrep.clean.text import fold_whitespace, word_count
@@ -80,8 +80,8 @@ PROSE_MIN_LETTERS = 0.7
 def _is_prose(line: str) -> bool:
     if len(line) < PROSE_MIN_CHARS:
         return False
-    visible = [c for c in line if not c.isspace()]
-    return sum(1 for c in visible if c.isalpha()) >= PROSE_MIN_LETTERS * len(visible)
+    visible = len(line) - line.count(" ")
+    return sum(map(str.isalpha, line)) >= PROSE_MIN_LETTERS * visible
 
 
 def prose_chars(text: str) -> int:
@@ -107,7 +107,9 @@ def _clean(
     tree: Any, raw: str, options: CleanOptions,
 ) -> tuple[list[str], list[tuple[str, str]]]:
     lines = [line for line in (fold_whitespace(part) for part in raw.split("\n")) if line]
-    furniture = boilerplate_lines(tree, lines) if options.prune and options.line_rules else None
+    furniture = (
+        boilerplate_lines(tree, lines) if options.prune and options.line_rules else None
+    )
     return clean_paragraphs("\n".join(lines), options.line_rules, furniture)
 
 
@@ -120,7 +122,7 @@ def extract_text(
     trafilatura's fast mode skips its comparison with readability and jusText on every
     page (half its time). That comparison pays on the pages where the fast pass found
     little, so it is run (trafilatura with ``fast=False``, on the same tree) only when
-    the fast text has fewer than SHORT_TEXT_CHARS characters of prose (a short article, or
+    the fast text has fewer than ``options.compare_below`` characters of prose (a short article, or
     a menu dump instead of one), and kept when it has clearly more prose.
     The furniture lines and line rules then clean whichever text won.
 
@@ -131,7 +133,7 @@ def extract_text(
     settings = dict(options.trafilatura)
     raw = _trafilatura_text(tree, url, settings)
     source, extractor = "page", extractor_name()
-    if options.cascade and settings.get("fast") and prose_chars(raw) < SHORT_TEXT_CHARS:
+    if options.cascade and settings.get("fast") and prose_chars(raw) < options.compare_below:
         compared = _trafilatura_text(tree, url, {**settings, "fast": False})
         if prose_chars(compared) > 1.2 * prose_chars(raw) + 100:
             raw = compared

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from functools import cache
+from typing import Any
 
 from sitrep.clean.text import normalise_text, text_tokens
 
@@ -30,8 +32,22 @@ def shingles(text: str, size: int = MINHASH_SHINGLE_WORDS) -> set[str]:
     return {" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1)}
 
 
+@cache
+def _template() -> Any:
+    """A MinHash with the contract's parameters, built once per process: datasketch draws
+    its permutations from a seeded RandomState in every constructor, which cost more than
+    hashing a page's shingles."""
+    from datasketch import MinHash
+
+    return MinHash(num_perm=MINHASH_PERMUTATIONS, seed=MINHASH_SEED)
+
+
 def minhash(text: str) -> list[int] | None:
     """The MinHash signature (see MINHASH_* constants); None when the text has no words.
+
+    Exactly ``datasketch.MinHash(num_perm=MINHASH_PERMUTATIONS, seed=MINHASH_SEED)``
+    updated with the shingles (a test pins the equality, so stored signatures stay
+    comparable): a copy of a once-built template, updated in one vectorised batch.
 
     An empty set would hash to the all-maximum signature, which every other empty text
     shares: a spurious "duplicate", so no signature is better.
@@ -39,10 +55,8 @@ def minhash(text: str) -> list[int] | None:
     grams = shingles(text)
     if not grams:
         return None
-    from datasketch import MinHash
-
-    signature = MinHash(num_perm=MINHASH_PERMUTATIONS, seed=MINHASH_SEED)
-    signature.update_batch([g.encode("utf-8") for g in sorted(grams)])
+    signature = _template().copy()
+    signature.update_batch([g.encode("utf-8") for g in grams])
     return [int(v) for v in signature.hashvalues]
 
 

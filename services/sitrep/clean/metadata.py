@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
-from trafilatura.metadata import extract_metadata
+from htmldate import find_date
+from trafilatura.metadata import (
+    Document,
+    examine_meta,
+    extract_meta_json,
+    extract_sitename,
+    extract_title,
+)
 
 from sitrep.clean.dates import jsonld_values, published_date, updated_date
 from sitrep.clean.language import page_language
@@ -82,14 +90,41 @@ def _split_authors(value: str | None, site_name: str | None) -> list[str]:
     return authors
 
 
+def _metadata(tree: Any, url: str | None, latest: date) -> Document:
+    """trafilatura's metadata steps that pay, on the tree the stage already parsed.
+
+    The same order as ``trafilatura.extract_metadata`` (meta tags, then JSON-LD, then the
+    title element), without the parts that cost most and that the stage does not use or
+    reads better itself: the author search in the body (a deep copy of the whole tree for
+    every page without a meta author), the category and tag link scan of the body (its
+    "categories" are mostly the site's menu), the licence, and the URL (the stage has its
+    own canonical logic). htmldate runs as there, without its extensive search.
+    """
+    meta = examine_meta(tree)
+    if meta.author and " " not in meta.author:
+        meta.author = None  # a one-word "author" is a handle or the site (as trafilatura)
+    with contextlib.suppress(Exception):  # a bug in JSON-LD parsing is not our failure
+        meta = extract_meta_json(tree, meta)
+    if not meta.title:
+        meta.title = extract_title(tree)
+    meta.date = find_date(
+        tree, url=url, **DATE_OPTIONS, max_date=latest.isoformat(),
+    )
+    if not meta.sitename:
+        meta.sitename = extract_sitename(tree)
+    if meta.sitename:
+        meta.sitename = meta.sitename.lstrip("@")
+        if meta.sitename and "." not in meta.sitename and not meta.sitename[0].isupper():
+            meta.sitename = meta.sitename.title()
+    meta.clean_and_trim()
+    return meta
+
+
 def read_page(tree: Any, url: str | None, latest: date) -> dict[str, Any]:
-    """Metadata of the page (its <head>, JSON-LD, byline), from the pruned tree."""
+    """Metadata of the page (its <head>, JSON-LD, byline), from the one parsed tree."""
     language, language_how = page_language(tree)
     canonical, canonical_how = _page_canonical(tree, url)
-    meta = extract_metadata(
-        tree, default_url=url or canonical,
-        date_config={**DATE_OPTIONS, "max_date": latest.isoformat()}, extensive=False,
-    )
+    meta = _metadata(tree, url or canonical, latest)
     published = published_date(tree, url, latest, meta.date)
     site_name = fold_whitespace(meta.sitename or "") or None
     image = meta.image if plausible_url(meta.image) else None
