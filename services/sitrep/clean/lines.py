@@ -13,7 +13,11 @@ _LEAD_WORDS = re.compile(
     r"|further\s+reading|recommended(?:\s+reading)?|don'?t\s+miss|must\s+read|watch|listen"
     r"|(?:à\s+)?lire\s+(?:aussi|également|la\s+suite)|voir\s+aussi|sur\s+le\s+même\s+sujet"
     r"|lea\s+también|lee\s+también|ver\s+también|te\s+puede\s+interesar"
-    r"|lesen\s+sie\s+auch|mehr\s+zum\s+thema|ayrıca\s+okuyun|ilgili\s+haber"
+    r"|lesen\s+sie\s+(?:auch|hier|mehr)|auch\s+lesen|mehr\s+zum\s+thema|auch\s+interessant"
+    r"|das\s+könnte\s+(?:dich|sie)\s+auch\s+interessieren|ayrıca\s+okuyun|ilgili\s+haber"
+    r"|czytaj\s+(?:też|także|również|więcej)|zobacz\s+(?:też|także|również)"
+    r"|dowiedz\s+się\s+więcej|vea\s+también|puedes\s+ver|leia\s+(?:também|mais)"
+    r"|veja\s+(?:também|mais)|leggi\s+anche|lees\s+ook|läs\s+även|les\s+også"
     r"|[اإ]قر[أا]\s+[أا]يض[اًا]+|طالع\s+[أا]يض[اًا]+|شاهد\s+[أا]يض[اًا]+|للمزيد)"
     r"\s*[:：\-–—|»›]",
     re.IGNORECASE,
@@ -31,7 +35,8 @@ _CAPTION_PATTERNS = (
     re.compile(r"\b(?:via|for)\s+Getty\s+Images\)?\s*$"),
     # "(Photo: Tigris Herald/Ali Kareem)", "Photo credit: ...", "Crédit photo : ..."
     re.compile(
-        r"[(\[]?\b(?:photos?|pictures?|images?|credit|foto|crédit(?:\s+photo)?|صورة)"
+        r"[(\[]?\b(?:photos?|pictures?|images?|credit|fotos?|crédits?(?:\s+photos?)?|صورة"
+        r"|titelbild|beitragsbild|bildquelle|bild|zdjęcie|fot)"
         r"(?:\s+credit)?\s*:\s*[^.!?]{2,80}[)\]]?\s*$",
         re.IGNORECASE,
     ),
@@ -49,6 +54,7 @@ _NEWSLETTER = re.compile(
     r"|\benter\s+your\s+e-?mail\b|\bnewsletter\s+sign[\s-]*up\b"
     r"|\binscrivez-vous\b|\babonnez-vous\b|\ben\s+vous\s+inscrivant\b|\bdésinscrire\b"
     r"|\blettre\s+d['’]information\b|\bnewsletter\s+abonnieren\b|\bsuscr[ií]bete\b"
+    r"|\bnewsletter\b.{0,60}\b(?:erhalten|abonnieren|anmelden|bestellen)\b"
     r"|\bboîte\s+(?:mail|e-?mail|de\s+réception)\b"
     r"|النشرة\s+البريدية|باشتراكك",
     re.IGNORECASE,
@@ -82,6 +88,9 @@ _NOTICE = re.compile(
     r"\b(?:we|this\s+(?:site|website))\s+uses?\s+cookies\b|\baccept\s+(?:all\s+)?cookies\b"
     r"|\bcookie\s+(?:policy|settings|preferences)\b|^(?:©|\(c\)|copyright\s*(?:©|\(c\))?\s*\d{4})"
     r"|\ball\s+rights\s+reserved\b|\btous\s+droits\s+réservés\b|جميع\s+الحقوق\s+محفوظة"
+    r"|\balle\s+rechte\s+vorbehalten\b|\btodos\s+los\s+derechos\s+reservados\b"
+    r"|\btutti\s+i\s+diritti\s+riservati\b|\bwszelkie\s+prawa\s+zastrzeżone\b"
+    r"|\bchroniony\s+prawem\s+autorskim\b|\balle\s+angaben\s+ohne\s+gewähr\b"
     r"|\bcomments\s+are\s+moderated\b|^\d[\d,.]*\s+(?:comments?|commentaires?|تعليقات?)\b"
     r"|\bcommentaires\s+sont\s+modérés\b|التعليقات\s+تخضع"
     r"|^(?:our|editorial)\s+standards\s*:|^the\s+trust\s+principles\b"
@@ -111,8 +120,45 @@ _UI_LINES = frozenset({
     "continue reading", "share", "share this article", "share this story", "print", "email",
     "copy link", "comments", "view comments", "show comments", "join the conversation",
     "publicité", "إعلان", "newsletter", "sign up", "subscribe",
+    "anzeige", "werbung", "teilen", "teilen mit", "teilen sie dies mit", "drucken",
+    "kommentare", "kommentieren", "weiterlesen", "mehr anzeigen", "bild anzeigen",
+    "wird geladen", "zum artikel", "artikel teilen", "reklama", "udostępnij", "publicidad",
+    "compartir", "comparte", "pubblicità", "condividi", "partager", "imprimer", "delen",
+    "advertentie", "bewerten", "tipp favorisieren", "gefällt mir",
 })
 _HEADING_MAX_WORDS = 6
+#: A short line that only announces a list of links to other pages: "Weitere Themen",
+#: "Empfohlene Beiträge", "Notas relacionadas". Whole-line matches only.
+_LIST_HEADING = re.compile(
+    r"^\W{0,3}(?:related\s+(?:stories|articles|posts|content|news)|more\s+(?:stories|news|from\s+\w+)"
+    r"|recommended(?:\s+(?:stories|articles|for\s+you))?|you\s+may\s+also\s+like|popular\s+posts"
+    r"|weitere\s+(?:themen|artikel(?:\s+zum\s+thema)?|beiträge|nachrichten|meldungen|news)"
+    r"|(?:empfohlene|ähnliche|verwandte|beliebte)\s+(?:beiträge|artikel|themen)"
+    r"|das\s+(?:thema\s+)?könnte\s+(?:dich|sie)\s+auch\s+interessieren|schon\s+gelesen"
+    r"|auch\s+interessant|mehr\s+zum\s+thema(?:\s+auf\s+\S+)?|vorschau\s+auf\s+den\s+nächsten\s+artikel"
+    r"|notas?\s+relacionadas?|noticias\s+relacionadas|más\s+sobre\s+.{1,40}|artículos\s+relacionados"
+    r"|articles?\s+(?:liés|similaires)|à\s+lire\s+aussi|pour\s+lire\s+la\s+suite"
+    r"|pour\s+accéder\s+en\s+illimité|powiązane\s+artykuły|polecane|zobacz\s+także"
+    r"|articoli\s+correlati|gerelateerde\s+artikelen|temas|tags|schlagwörter|themen)"
+    r"\W{0,3}$",
+    re.IGNORECASE,
+)
+#: A line that is only a date (and perhaps a time): a dateline or a teaser's date, never
+#: a sentence. Numeric forms and written months in several languages.
+_DATE_ONLY = re.compile(
+    r"^\W{0,3}(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}-\d{2}-\d{2}"
+    r"|\d{1,2}\.?\s+[^\W\d_]{3,12}\.?\s+\d{4}|[^\W\d_]{3,12}\.?\s+\d{1,2},?\s+\d{4})"
+    r"(?:[,\s|]+(?:\d{1,2}[:.]\d{2}(?:\s*(?:uhr|h|am|pm))?))?\W{0,3}$",
+    re.IGNORECASE,
+)
+#: "Sie sind nicht eingeloggt", "Du musst eingeloggt sein um Kommentare zu schreiben":
+#: account and comment prompts, German and English.
+_ACCOUNT_PROMPT = re.compile(
+    r"\b(?:nicht\s+eingeloggt|eingeloggt\s+sein|angemeldet\s+sein\b.{0,40}\bkommentar"
+    r"|must\s+be\s+logged\s+in|log\s+in\s+to\s+(?:comment|reply)|keine\s+kommentare"
+    r"|kommentare\s+insgesamt|mit\s+der\s+registrierung\s+akzeptieren)",
+    re.IGNORECASE,
+)
 
 
 def _line_kind(line: str) -> str | None:
@@ -125,6 +171,12 @@ def _line_kind(line: str) -> str | None:
     size = len(text)
     if size <= 250 and _LEAD_WORDS.match(text):
         return "link_line"
+    if size <= 80 and _LIST_HEADING.match(text):
+        return "link_line"
+    if size <= 40 and _DATE_ONLY.match(text):
+        return "date_line"
+    if size <= 200 and _ACCOUNT_PROMPT.search(text):
+        return "ui"
     if (size <= _CREDIT_MAX_CHARS and _CREDIT_LINE.search(text)) or (
         size <= _SOURCE_MAX_CHARS and _SOURCE_LINE.match(text)
     ):
