@@ -81,6 +81,37 @@ def _structured_times(tree: Any, names: frozenset[str], jsonld_key: str) -> list
     return [f.strip() for f in found if f and f.strip()]
 
 
+_ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
+
+
+def declared_day(tree: Any, latest: date) -> str | None:
+    """The publication day the page declares in its header metadata or JSON-LD, when it
+    declares a plausible one: then htmldate (1 ms a page) has nothing to add, as its
+    original-date mode reads those same places first."""
+    for meta in tree.iterfind(".//head/meta[@content]"):
+        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
+        if key in _PUBLISHED_META and key not in ("date", "dc.date"):
+            day = _plausible_day(meta.get("content") or "", latest)
+            if day:
+                return day
+    for value in jsonld_values(tree, "datePublished"):
+        day = _plausible_day(value, latest)
+        if day:
+            return day
+    return None
+
+
+def _plausible_day(value: str, latest: date) -> str | None:
+    match = _ISO_DAY.match(value.strip())
+    if not match:
+        return None
+    try:
+        day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return None
+    return day.isoformat() if EARLIEST_DATE <= day <= latest else None
+
+
 def _in_page_furniture(element: Any) -> bool:
     """Inside a footer, aside, nav or a related/most-read block: dates there are not ours."""
     for ancestor in element.iterancestors():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from typing import Any
 
 import trafilatura
 from lxml import etree
+from trafilatura.utils import load_html
 
 from sitrep.clean.lines import clean_paragraphs
 from sitrep.clean.options import DEFAULT_OPTIONS, MIN_TEXT_WORDS, CleanOptions
@@ -91,16 +93,62 @@ def prose_chars(text: str) -> int:
 
 
 def _without_code(tree: Any) -> Any:
-    """A copy of the tree without scripts and styles: the bundled fallbacks edit their
-    input (readability), and jusText would otherwise return inline JavaScript as text."""
-    copied = deepcopy(tree)
-    etree.strip_elements(copied, "script", "style", "noscript", "template", with_tail=False)
-    return copied
+    """The tree without scripts and styles: jusText would otherwise return inline
+    JavaScript as text."""
+    etree.strip_elements(tree, "script", "style", "noscript", "template", with_tail=False)
+    return tree
+
+
+#: Han, kana and hangul: scripts written without spaces, where ``\w+`` sees a sentence
+#: as one "word".
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+
+def text_words(text: str) -> int:
+    """Length in words, with two characters of an unspaced script counted as a word (so a
+    Japanese article is not "too short" and sent to the fallbacks)."""
+    return word_count(text) + len(_UNSPACED.findall(text)) // 2
+
+
+#: bare_extraction's keyword arguments -> trafilatura's Extractor options.
+_EXTRACTOR_KEYS = {
+    "fast": "fast", "favor_precision": "precision", "favor_recall": "recall",
+    "include_comments": "comments", "include_formatting": "formatting",
+    "include_links": "links", "include_images": "images", "include_tables": "tables",
+    "deduplicate": "dedup",
+}
 
 
 def _trafilatura_text(tree: Any, url: str | None, settings: dict[str, Any]) -> str:
-    document = trafilatura.bare_extraction(tree, url=url, **settings)
-    return (getattr(document, "text", None) or "") if document is not None else ""
+    """trafilatura's text of a tree it may consume: the same cascade and output as
+    ``bare_extraction(tree, **settings).text``, without its defensive deep copy of the
+    tree (1 ms of a 20 ms page). The stage parses each page once and reads its metadata
+    before extracting; a second pass (the fallback comparison) re-parses the page.
+
+    Uses trafilatura's cascade function, which its authors call internal: the version is
+    pinned in constraints.txt, and if the function moves this falls back to
+    ``bare_extraction``, the public path (with its copy).
+    """
+    try:
+        from trafilatura.core import trafilatura_sequence
+        from trafilatura.settings import Extractor
+        from trafilatura.xml import xmltotxt
+    except ImportError:  # pragma: no cover - a trafilatura release moved them
+        document = trafilatura.bare_extraction(tree, url=url, **settings)
+        return (getattr(document, "text", None) or "") if document is not None else ""
+    switches = {_EXTRACTOR_KEYS[k]: v for k, v in settings.items() if k in _EXTRACTOR_KEYS}
+    options = Extractor(output_format="python", url=url, **switches)
+    try:
+        body, text, _, comments = trafilatura_sequence(tree, options, url)
+    except (TypeError, ValueError):  # as bare_extraction: a page it cannot read
+        return ""
+    if len(text) < options.min_output_size and len(comments) < options.min_output_comm_size:
+        return ""
+    if options.max_tree_size and len(body) > options.max_tree_size:
+        etree.strip_tags(body, "hi")
+        if len(body) > options.max_tree_size:
+            return ""
+    return str(xmltotxt(body, options.formatting))
 
 
 def _clean(
@@ -115,41 +163,49 @@ def _clean(
 
 def extract_text(
     tree: Any, url: str | None, options: CleanOptions = DEFAULT_OPTIONS,
-    declared_words: int = 0,
+    declared_words: int = 0, html: str | None = None,
 ) -> Extraction:
     """Main text of a parsed page: one trafilatura pass, a second only when it is worth it.
 
     trafilatura's fast mode skips its comparison with readability and jusText on every
     page (half its time). That comparison pays on the pages where the fast pass found
     little, so it is run (trafilatura with ``fast=False``, on the same tree) only when
-    the fast text has fewer than ``options.compare_below`` characters of prose (a short article, or
-    a menu dump instead of one), and kept when it has clearly more prose.
+    the fast text has fewer than ``options.compare_below`` characters of prose (a short
+    article, or a menu dump instead of one), and kept when it has clearly more prose.
     The furniture lines and line rules then clean whichever text won.
 
-    ``declared_words``: length of the body the page declares in its JSON-LD
+    The tree is consumed (trafilatura prunes it); ``html``, the source it was parsed
+    from, gives fresh trees for a second pass and the fallbacks (without it, the tree is
+    copied first). ``declared_words``: length of the body the page declares in its JSON-LD
     ``articleBody``. Script-rendered sites ship the text only there; a declared body much
     longer than the extraction sends the page to the bundled fallbacks too.
     """
     settings = dict(options.trafilatura)
-    raw = _trafilatura_text(tree, url, settings)
+    pristine = None if html else deepcopy(tree)
+
+    def fresh() -> Any:
+        return load_html(html) if html else deepcopy(pristine)
+
+    raw = _trafilatura_text(tree, url, settings)  # consumes the tree
+    tree = fresh() if options.prune else None  # the furniture test reads an intact one
     source, extractor = "page", extractor_name()
     if options.cascade and settings.get("fast") and prose_chars(raw) < options.compare_below:
-        compared = _trafilatura_text(tree, url, {**settings, "fast": False})
+        compared = _trafilatura_text(fresh(), url, {**settings, "fast": False})
         if prose_chars(compared) > 1.2 * prose_chars(raw) + 100:
             raw = compared
     paragraphs, dropped = _clean(tree, raw, options)
     result = Extraction(paragraphs, source, extractor, dropped)
-    words = word_count(result.text)
+    words = text_words(result.text)
     suspicious = words < MIN_TEXT_WORDS or declared_words > 2 * words + MIN_TEXT_WORDS
     if not options.cascade or not suspicious:
         return result
     for name, fallback in FALLBACKS.items():
         try:
-            candidate_raw = fallback(_without_code(tree), url)
+            candidate_raw = fallback(_without_code(fresh()), url)
         except Exception:  # a fallback's bug must not lose the article
             continue
         candidate, candidate_dropped = _clean(tree, candidate_raw, options)
-        candidate_words = word_count("\n".join(candidate))
+        candidate_words = text_words("\n".join(candidate))
         if prose_chars("\n".join(candidate)) > 1.5 * prose_chars(result.text) + 60:
             version = package_version_of(_FALLBACK_PACKAGES[name])
             extractor = f"{extractor_name()}; fallback {name} {version}"

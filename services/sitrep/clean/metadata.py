@@ -17,7 +17,7 @@ from trafilatura.metadata import (
     extract_title,
 )
 
-from sitrep.clean.dates import jsonld_values, published_date, updated_date
+from sitrep.clean.dates import declared_day, jsonld_values, published_date, updated_date
 from sitrep.clean.language import page_language
 from sitrep.clean.text import fold_whitespace, word_count
 from sitrep.urls import canonical_url
@@ -98,7 +98,8 @@ def _metadata(tree: Any, url: str | None, latest: date) -> Document:
     reads better itself: the author search in the body (a deep copy of the whole tree for
     every page without a meta author), the category and tag link scan of the body (its
     "categories" are mostly the site's menu), the licence, and the URL (the stage has its
-    own canonical logic). htmldate runs as there, without its extensive search.
+    own canonical logic). htmldate runs as there, without its extensive search, unless the
+    page declares its publication day in machine-readable form (:func:`declared_day`).
     """
     meta = examine_meta(tree)
     if meta.author and " " not in meta.author:
@@ -107,7 +108,7 @@ def _metadata(tree: Any, url: str | None, latest: date) -> Document:
         meta = extract_meta_json(tree, meta)
     if not meta.title:
         meta.title = extract_title(tree)
-    meta.date = find_date(
+    meta.date = declared_day(tree, latest) or find_date(
         tree, url=url, **DATE_OPTIONS, max_date=latest.isoformat(),
     )
     if not meta.sitename:

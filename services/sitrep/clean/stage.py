@@ -83,7 +83,9 @@ def _build(inputs: _Inputs, options: CleanOptions) -> dict[str, Any]:
     tree = load_html(inputs.html) if inputs.html and inputs.html.strip() else None
     if tree is not None:
         page = read_page(tree, inputs.url, latest)
-        extraction = extract_text(tree, inputs.url, options, page["declared_words"])
+        extraction = extract_text(
+            tree, inputs.url, options, page["declared_words"], inputs.html,
+        )
 
     def pick(name: str, page_value: Any, feed_value: Any) -> Any:
         if page_value:
