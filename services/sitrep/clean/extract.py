@@ -79,6 +79,11 @@ PROSE_MIN_CHARS = 50
 PROSE_MIN_LETTERS = 0.7
 
 
+#: A fast-pass text with less prose than this is a menu or a link list whatever its
+#: length: the comparison pass is worth running on it.
+MENU_DUMP_PROSE_CHARS = 150
+
+
 def _is_prose(line: str) -> bool:
     if len(line) < PROSE_MIN_CHARS:
         return False
@@ -170,8 +175,8 @@ def extract_text(
     trafilatura's fast mode skips its comparison with readability and jusText on every
     page (half its time). That comparison pays on the pages where the fast pass found
     little, so it is run (trafilatura with ``fast=False``, on the same tree) only when
-    the fast text has fewer than ``options.compare_below`` characters of prose (a short
-    article, or a menu dump instead of one), and kept when it has clearly more prose.
+    the fast text is shorter than ``options.compare_below`` characters or is a menu dump
+    (under MENU_DUMP_PROSE_CHARS of prose), and kept when it has clearly more prose.
     The furniture lines and line rules then clean whichever text won.
 
     The tree is consumed (trafilatura prunes it); ``html``, the source it was parsed
@@ -189,7 +194,9 @@ def extract_text(
     raw = _trafilatura_text(tree, url, settings)  # consumes the tree
     tree = fresh() if options.prune else None  # the furniture test reads an intact one
     source, extractor = "page", extractor_name()
-    if options.cascade and settings.get("fast") and prose_chars(raw) < options.compare_below:
+    if options.cascade and settings.get("fast") and (
+        len(raw) < options.compare_below or prose_chars(raw) < MENU_DUMP_PROSE_CHARS
+    ):
         compared = _trafilatura_text(fresh(), url, {**settings, "fast": False})
         if prose_chars(compared) > 1.2 * prose_chars(raw) + 100:
             raw = compared

@@ -33,6 +33,11 @@ _CAPTION_PATTERNS = (
     re.compile(rf"(?:^|\s)[\w.'’ -]{{1,40}}/(?:{_AGENCIES})\)?\s*$"),
     re.compile(rf"(?:^|\s)(?:{_AGENCIES})/[\w.'’ -]{{2,40}}\)?\s*$"),
     re.compile(r"\b(?:via|for)\s+Getty\s+Images\)?\s*$"),
+    # "... © AFP / MARCO BERTORELLO", "Copyright: Gisele Wender": a picture's credit line
+    re.compile(rf"©\s*(?:{_AGENCIES}|[A-Z]{{2,5}})\s*/\s*[\w.'’ -]{{2,40}}$"),
+    re.compile(r"^(?:copyright|bildrechte|©)\s*:\s*[\w.'’ -]{2,40}$", re.IGNORECASE),
+    # "(Foto: Natacha Pisarenko/Pool via AP)": a picture credit through an agency
+    re.compile(rf"/[\w.'’ -]{{2,40}}\s+via\s+(?:{_AGENCIES})\)?\s*$"),
     # "(Photo: Tigris Herald/Ali Kareem)", "Photo credit: ...", "Crédit photo : ..."
     re.compile(
         r"[(\[]?\b(?:photos?|pictures?|images?|credit|fotos?|crédits?(?:\s+photos?)?|صورة"
@@ -46,7 +51,7 @@ _CAPTION_PATTERNS = (
 )
 _CAPTION_MAX_CHARS = 600
 #: Every caption pattern needs one of these; most lines have none and skip the patterns.
-_CAPTION_HINT = re.compile(r"/|:|Getty|^R[TC]", re.IGNORECASE)
+_CAPTION_HINT = re.compile(r"/|:|Getty|^R[TC]|©", re.IGNORECASE)
 _NEWSLETTER = re.compile(
     r"\bsign(?:ing)?[\s-]+up\b.{0,80}\b(?:newsletter|briefing|bulletin|digest|inbox|e-?mail|alerts?)\b"
     r"|\bsubscribe\b.{0,80}\b(?:newsletter|briefing|bulletin|digest|inbox|e-?mail|alerts?)\b"
@@ -55,6 +60,7 @@ _NEWSLETTER = re.compile(
     r"|\binscrivez-vous\b|\babonnez-vous\b|\ben\s+vous\s+inscrivant\b|\bdésinscrire\b"
     r"|\blettre\s+d['’]information\b|\bnewsletter\s+abonnieren\b|\bsuscr[ií]bete\b"
     r"|\bnewsletter\b.{0,60}\b(?:erhalten|abonnieren|anmelden|bestellen)\b"
+    r"|\b(?:e-?mail|inbox)\b.{0,80}\bsign[\s-]*up\b"
     r"|\bboîte\s+(?:mail|e-?mail|de\s+réception)\b"
     r"|النشرة\s+البريدية|باشتراكك",
     re.IGNORECASE,
@@ -91,6 +97,7 @@ _NOTICE = re.compile(
     r"|\balle\s+rechte\s+vorbehalten\b|\btodos\s+los\s+derechos\s+reservados\b"
     r"|\btutti\s+i\s+diritti\s+riservati\b|\bwszelkie\s+prawa\s+zastrzeżone\b"
     r"|\bchroniony\s+prawem\s+autorskim\b|\balle\s+angaben\s+ohne\s+gewähr\b"
+    r"|\baffiliate[\s-]links?\b.{0,40}$|\brss[\s-]feed\s+abonnieren\b"
     r"|\bcomments\s+are\s+moderated\b|^\d[\d,.]*\s+(?:comments?|commentaires?|تعليقات?)\b"
     r"|\bcommentaires\s+sont\s+modérés\b|التعليقات\s+تخضع"
     r"|^(?:our|editorial)\s+standards\s*:|^the\s+trust\s+principles\b"
@@ -139,14 +146,19 @@ _LIST_HEADING = re.compile(
     r"|notas?\s+relacionadas?|noticias\s+relacionadas|más\s+sobre\s+.{1,40}|artículos\s+relacionados"
     r"|articles?\s+(?:liés|similaires)|à\s+lire\s+aussi|pour\s+lire\s+la\s+suite"
     r"|pour\s+accéder\s+en\s+illimité|powiązane\s+artykuły|polecane|zobacz\s+także"
-    r"|articoli\s+correlati|gerelateerde\s+artikelen|temas|tags|schlagwörter|themen)"
+    r"|articoli\s+correlati|gerelateerde\s+artikelen|temas|tags|schlagwörter|themen"
+    r"|top[\s-]themen(?:\s+(?:bei|von|auf)\s+.{1,40})?|mehr\s+themen|zum\s+weiterlesen"
+    r"|weitere\s+(?:aktuelle\s+)?(?:beiträge|artikel|themen)\s+(?:aus|zu|zum|von)\s+.{1,40}"
+    r"|lesen\s+sie\s+auch(?:\s+.{1,40})?)"
     r"\W{0,3}$",
     re.IGNORECASE,
 )
 #: A line that is only a date (and perhaps a time): a dateline or a teaser's date, never
 #: a sentence. Numeric forms and written months in several languages.
 _DATE_ONLY = re.compile(
-    r"^\W{0,3}(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}-\d{2}-\d{2}"
+    r"^\W{0,3}(?:(?:(?:aktualisiert|veröffentlicht|erstellt)(?:\s+am)?|letzte\s+änderung"
+    r"|stand|updated|published|last\s+(?:modified|updated))\s*:?\s*)?"
+    r"(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}-\d{2}-\d{2}|[^\W\d_]{3,12}\s+\d{4}"
     r"|\d{1,2}\.?\s+[^\W\d_]{3,12}\.?\s+\d{4}|[^\W\d_]{3,12}\.?\s+\d{1,2},?\s+\d{4})"
     r"(?:[,\s|]+(?:\d{1,2}[:.]\d{2}(?:\s*(?:uhr|h|am|pm))?))?\W{0,3}$",
     re.IGNORECASE,
@@ -156,7 +168,9 @@ _DATE_ONLY = re.compile(
 _ACCOUNT_PROMPT = re.compile(
     r"\b(?:nicht\s+eingeloggt|eingeloggt\s+sein|angemeldet\s+sein\b.{0,40}\bkommentar"
     r"|must\s+be\s+logged\s+in|log\s+in\s+to\s+(?:comment|reply)|keine\s+kommentare"
-    r"|kommentare\s+insgesamt|mit\s+der\s+registrierung\s+akzeptieren)",
+    r"|kommentare\s+insgesamt|mit\s+der\s+registrierung\s+akzeptieren"
+    r"|^video\s+verfügbar\s+bis\b|\b(?:klicken\s+sie|click)\b.{0,60}\b(?:inhalt|content)\b"
+    r".{0,40}\b(?:zu\s+laden|laden|load)\b)",
     re.IGNORECASE,
 )
 
@@ -170,9 +184,12 @@ _NEWSLETTER_KEYS = (
 _NOTICE_KEYS = (
     "cookie", "©", "(c)", "copyright", "rights", "droits", "الحقوق", "comment", "standards",
     "trust principles", "licensing", "rechte", "derechos", "diritti", "prawa", "prawem",
-    "gewähr", "تعليق", "التعليقات",
+    "gewähr", "تعليق", "التعليقات", "affiliate", "rss",
 )
-_ACCOUNT_KEYS = ("eingeloggt", "angemeldet", "logged", "log in", "kommentar", "registrierung")
+_ACCOUNT_KEYS = (
+    "eingeloggt", "angemeldet", "logged", "log in", "kommentar", "registrierung",
+    "verfügbar", "klicken", "click",
+)
 
 
 def _has_any(lower: str, keys: tuple[str, ...]) -> bool:
@@ -191,7 +208,7 @@ def _line_kind(line: str) -> str | None:
         return "link_line"
     if size <= 80 and _LIST_HEADING.match(text):
         return "link_line"
-    if size <= 40 and _DATE_ONLY.match(text):
+    if size <= 60 and _DATE_ONLY.match(text):
         return "date_line"
     if size <= 200 and _has_any(text.lower(), _ACCOUNT_KEYS) and _ACCOUNT_PROMPT.search(text):
         return "ui"

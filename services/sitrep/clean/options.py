@@ -9,8 +9,10 @@ from typing import Any
 #: layout it misread) and the cascade tries the fallback extractors.
 MIN_TEXT_WORDS = 60
 #: trafilatura's fast pass found less than this: its comparison with readability and
-#: jusText (``fast=False``) is worth running (measured on the development set: it is what
-#: recovers the recall bare trafilatura has over its fast mode, on a tenth of the pages).
+#: jusText (``fast=False``) is worth running. Measured on the development set: it recovers
+#: the recall bare trafilatura has over its fast mode (F1 0.928 with the comparison on
+#: every page, 0.922 never, 0.933 this way) on an eighth of the pages; with a prose
+#: threshold instead of a length one it ran on a seventh for fewer recovered segments.
 SHORT_TEXT_CHARS = 1000
 #: The trafilatura configuration measured on the public development set
 #: (tools/eval_extraction.py --devset): comments are never article text (F1 0.921 -> 0.926
@@ -51,7 +53,7 @@ class CleanOptions:
     prune: bool = False
     line_rules: bool = True
     cascade: bool = True
-    #: Run trafilatura's full comparison when the fast pass has less prose than this.
+    #: Run trafilatura's full comparison when the fast pass found less text than this.
     compare_below: int = SHORT_TEXT_CHARS
     trafilatura: dict[str, Any] = field(default_factory=lambda: dict(TRAFILATURA_OPTIONS))
 
