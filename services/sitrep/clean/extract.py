@@ -99,8 +99,14 @@ def prose_chars(text: str) -> int:
 
 def _without_code(tree: Any) -> Any:
     """The tree without scripts and styles: jusText would otherwise return inline
-    JavaScript as text."""
-    etree.strip_elements(tree, "script", "style", "noscript", "template", with_tail=False)
+    JavaScript as text. JSON-LD stays: trafilatura's baseline reads the declared
+    ``articleBody`` of script-rendered pages from it."""
+    for element in list(tree.iter("script", "style", "noscript", "template")):
+        if element.tag == "script" and "ld+json" in (element.get("type") or "").lower():
+            continue
+        parent = element.getparent()
+        if parent is not None:
+            element.drop_tree()
     return tree
 
 
