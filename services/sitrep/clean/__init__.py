@@ -7,21 +7,24 @@ Why the extraction is more than ``trafilatura.extract(html)``: bare trafilatura 
 "Related:" / "Read more:" link lines, newsletter boxes, comment teasers and wire credit
 lines that news sites put *inside* the article body, and every one of those pollutes the
 tagger (places and actors in a related headline are not in the story) and the duplicate
-detection (two copies of a wire story differ only in their boilerplate). Three layers, each
-measured on the demo corpus by ``tools/eval_extraction.py``:
+detection (two copies of a wire story differ only in their boilerplate). Measured on the
+public development set (trafilatura's evaldata, ``tools/eval_extraction.py --devset``) and
+the demo corpus, the stage is:
 
-1. tuned trafilatura options (no comments, precision-leaning) on a tree from which
-   elements whose class/id names mark them as boilerplate (newsletter, related, caption,
-   share, cookie ...) were pruned first, with a guard that never prunes the main text;
-2. line rules that drop what the markup did not reveal: lead-word link lines, captions
-   ending in a photo credit, newsletter prompts, agency credit lines, cookie and copyright
-   notices;
-3. a cascade: when trafilatura finds (almost) nothing, or far less than the body the page
-   declares in its JSON-LD ``articleBody`` (script-rendered sites), the fallbacks bundled
-   with trafilatura (its readability port, its baseline, jusText) are tried in turn.
+1. one trafilatura pass (balanced, no comments, fast) on the page as parsed: nothing is
+   pruned first, as class names such as ``read-more`` or ``paywall`` wrap whole articles;
+   trafilatura's own comparison with readability and jusText runs only when the fast text
+   is short or a menu, and the bundled fallbacks only when the text is still too short or
+   far shorter than the JSON-LD ``articleBody``; candidates win on prose, not length;
+2. line rules, in several languages, that drop what the extractor kept: link lines and
+   link-list headings, picture credits, newsletter and account prompts, agency credit
+   lines, date-only lines, cookie and rights notices, repeats of long lines; never more
+   than half of the text;
+3. optionally (``CleanOptions(prune=True)``, off: it costs more than it measured) the
+   lines that lie inside class/id-named furniture which does not hold the article.
 
-The HTML is parsed once: the same lxml tree feeds the metadata (trafilatura, which runs
-htmldate on it) and the text extraction.
+The HTML is parsed once: the same lxml tree feeds the metadata (trafilatura's meta-tag,
+JSON-LD and title steps, htmldate when the page declares no date) and then the extraction.
 
 One module per concern, each readable in one sitting:
 
