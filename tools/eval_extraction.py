@@ -39,9 +39,12 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
+import gzip
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -58,9 +61,10 @@ sys.path.insert(0, str(REPO / "services"))
 
 import trafilatura  # noqa: E402
 from lxml.html import tostring  # noqa: E402
-from trafilatura.utils import load_html  # noqa: E402
+from trafilatura.utils import decode_file, load_html  # noqa: E402
 
 from sitrep import clean  # noqa: E402
+from sitrep.clean.dates import jsonld_values  # noqa: E402
 
 DEMO = REPO / "services" / "sitrep" / "data" / "demo"
 TOKEN = re.compile(r"\w+")
@@ -215,13 +219,14 @@ def via_clean(options: clean.CleanOptions) -> Extractor:
 
 
 def fallback_only(name: str) -> Extractor:
-    """One fallback extractor alone, on the pruned tree, with the line rules (as cascaded)."""
+    """One fallback extractor alone, with the furniture lines and line rules (as cascaded)."""
     def run(page: Page) -> Result:
         start = time.perf_counter()
         tree = load_html(page.html)
-        clean.prune_boilerplate(tree)
-        raw = clean.FALLBACKS[name](tree, page.url)
-        paragraphs, _ = clean._paragraphs(raw, True)
+        raw = clean.FALLBACKS[name](copy.deepcopy(tree), page.url)
+        lines = [line for line in (clean.fold_whitespace(x) for x in raw.split("\n")) if line]
+        furniture = clean.boilerplate_lines(tree, lines)
+        paragraphs, _ = clean.clean_paragraphs("\n".join(lines), True, furniture)
         return Result("\n\n".join(paragraphs), None, None, None, time.perf_counter() - start)
     return run
 
@@ -390,6 +395,303 @@ def bench_parallel(pages: list[Page], rounds: int, workers: int) -> float:
         return len(items) / (time.perf_counter() - start)
 
 
+# ----------------------------------------------------------------------------------------
+# The public development set: trafilatura's evaldata, segment metric
+# ----------------------------------------------------------------------------------------
+
+#: The devsets root (``../shared/devsets`` from the project root); SITREP_DEVSETS_DIR
+#: overrides it, ``--devset PATH`` names the extraction set itself.
+DEVSETS_ROOT = Path(os.environ.get("SITREP_DEVSETS_DIR") or REPO.parent / "shared" / "devsets")
+DEFAULT_DEVSET = DEVSETS_ROOT / "extraction" / "trafilatura-evaldata"
+#: At most two processes: the machine is shared, and the figures must not depend on it.
+MAX_WORKERS = 2
+_SPACES = re.compile(r"\s+")
+
+#: The configurations scored on the development set, all in the same run. Bare trafilatura
+#: is ``trafilatura.extract`` on the page as its users call it.
+BARE_CONFIGS: dict[str, dict[str, Any]] = {
+    "bare defaults": {},
+    "bare include_comments=False": {"include_comments": False},
+    "bare favor_precision": {"favor_precision": True},
+    "bare favor_recall": {"favor_recall": True},
+}
+#: sitrep's layers switched off one at a time (``--ablations``), to keep only what helps.
+SITREP_ABLATIONS: dict[str, dict[str, Any]] = {
+    "sitrep + furniture lines": {"prune": True},
+    "sitrep no line rules": {"line_rules": False},
+    "sitrep no cascade": {"cascade": False},
+    "sitrep compare below 500": {"compare_below": 500},
+    "sitrep compare below 2000": {"compare_below": 2000},
+    "sitrep always compare": {"trafilatura": {**clean.TRAFILATURA_OPTIONS, "fast": False}},
+}
+
+
+@dataclass
+class Segments:
+    """Segment counts of one page for one configuration (the evaldata protocol)."""
+
+    tp: int = 0
+    fn: int = 0
+    fp: int = 0
+    tn: int = 0
+
+    def add(self, other: Segments) -> None:
+        self.tp += other.tp
+        self.fn += other.fn
+        self.fp += other.fp
+        self.tn += other.tn
+
+    def prf(self) -> tuple[float, float, float]:
+        p = self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+        r = self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+        return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def normalise_segment_text(text: str) -> str:
+    return _SPACES.sub(" ", text).strip()
+
+
+def score_segments(text: str, with_: list[str], without: list[str]) -> Segments:
+    """Each ``with`` segment found (as a substring of the whitespace-normalised text) is a
+    true positive, each missing one a false negative; each ``without`` found a false
+    positive, each missing one a true negative."""
+    body = normalise_segment_text(text)
+    result = Segments()
+    for segment in with_:
+        if normalise_segment_text(segment) in body:
+            result.tp += 1
+        else:
+            result.fn += 1
+    for segment in without:
+        if normalise_segment_text(segment) in body:
+            result.fp += 1
+        else:
+            result.tn += 1
+    return result
+
+
+@dataclass
+class DevPage:
+    url: str
+    path: Path
+    with_: list[str]
+    without: list[str]
+
+
+def load_devset(folder: Path) -> list[DevPage]:
+    """The 990 pages of trafilatura's evaldata, or SystemExit with what is missing."""
+    index = folder / "evaldata.json"
+    if not index.is_file():
+        raise SystemExit(
+            f"eval_extraction: no development set at {folder} (expected evaldata.json and "
+            "html/). Pass --devset PATH or set SITREP_DEVSETS_DIR to the devsets folder.")
+    data = json.loads(index.read_text(encoding="utf-8"))
+    pages = []
+    for url, item in data.items():
+        path = folder / "html" / f"{item['file']}.gz"
+        if not path.exists():
+            path = folder / "html" / item["file"]
+        pages.append(DevPage(url, path, list(item.get("with") or []),
+                             list(item.get("without") or [])))
+    return pages
+
+
+def read_page(path: Path) -> str:
+    """A stored page as text: gunzipped when .gz, decoded as trafilatura decodes it."""
+    data = path.read_bytes()
+    if path.suffix == ".gz":
+        data = gzip.decompress(data)
+    return str(decode_file(data))
+
+
+#: Page-stated metadata the stage's answers are compared with (where the page states it).
+_OG_TITLE = '//meta[@property="og:title"]/@content'
+_PUBLISHED_META = (
+    '//meta[@property="article:published_time"]/@content'
+    ' | //meta[@itemprop="datePublished"]/@content'
+)
+
+
+def _stated(html: str) -> dict[str, str | None]:
+    """What the page itself states: <html lang>, og:title, a published date (meta or
+    JSON-LD). Only these pages count for the metadata figures."""
+    tree = load_html(html)
+    if tree is None:
+        return {"lang": None, "title": None, "date": None}
+    lang = (tree.get("lang") or "").strip().lower().split("-")[0].split("_")[0] or None
+    titles = tree.xpath(_OG_TITLE)
+    dates = [str(d) for d in tree.xpath(_PUBLISHED_META)]
+    if not dates:
+        dates = list(jsonld_values(tree, "datePublished"))
+    day = next((d.strip()[:10] for d in dates if re.match(r"\d{4}-\d{2}-\d{2}", d.strip())),
+               None)
+    return {"lang": lang, "title": fold(str(titles[0])) if titles else None, "date": day}
+
+
+def _sitrep_text(html: str, url: str, options: clean.CleanOptions) -> tuple[str, Any]:
+    try:
+        article = clean.clean_html(html, url, options=options)
+    except clean.CleanError:
+        return "", None
+    return str(article["text"]), article
+
+
+def evaluate_devpage(item: tuple[DevPage, bool]) -> dict[str, Any]:
+    """Every configuration on one page (run in a worker process)."""
+    page, ablations = item
+    html = read_page(page.path)
+    out: dict[str, Any] = {"url": page.url, "configs": {}}
+    texts: dict[str, str] = {}
+    start = time.perf_counter()
+    text, article = _sitrep_text(html, page.url, clean.DEFAULT_OPTIONS)
+    out["configs"]["sitrep"] = (score_segments(text, page.with_, page.without),
+                                time.perf_counter() - start)
+    texts["sitrep"] = text
+    if ablations:
+        for name, switches in SITREP_ABLATIONS.items():
+            ablated, _ = _sitrep_text(html, page.url, clean.CleanOptions(**switches))
+            out["configs"][name] = (score_segments(ablated, page.with_, page.without), 0.0)
+    for name, options in BARE_CONFIGS.items():
+        start = time.perf_counter()
+        bare_text = trafilatura.extract(html, url=page.url, **options) or ""
+        out["configs"][name] = (score_segments(bare_text, page.with_, page.without),
+                                time.perf_counter() - start)
+        texts[name] = bare_text
+    detected, _ = clean.detect_language(texts["bare defaults"][:2000] or text[:2000])
+    out["language"] = detected or "unknown"
+    out["words"] = {name: clean.word_count(t) for name, t in texts.items()}
+    stated = _stated(html)
+    out["stated"] = stated
+    out["sitrep_meta"] = {
+        "lang": article["language"] if article else None,
+        "title": fold(article["title"]) if article and article["title"] else None,
+        "date": str(article["published"])[:10] if article and article["published"] else None,
+    }
+    return out
+
+
+def _devset_worker_init() -> None:
+    logging.disable(logging.WARNING)
+    with contextlib.suppress(OSError):
+        os.nice(10)  # a long evaluation yields to the other users of the machine
+
+
+#: Language groups reported separately; the rest is "other". Detected by py3langid on bare
+#: trafilatura's text (the same for every configuration), not by TLD: a .com page can be
+#: German and a .ch page French.
+LANGUAGE_GROUPS = ("de", "en", "fr", "pl", "zh")
+
+
+def run_devset(folder: Path, workers: int, ablations: bool, limit: int | None,
+               worst: int, report: dict[str, Any]) -> None:
+    pages = load_devset(folder)[:limit] if limit else load_devset(folder)
+    workers = max(1, min(workers, MAX_WORKERS))
+    from multiprocessing import get_context
+
+    with get_context("fork").Pool(workers, initializer=_devset_worker_init) as pool:
+        results = list(pool.imap(evaluate_devpage, [(p, ablations) for p in pages],
+                                 chunksize=8))
+    names = list(results[0]["configs"])
+    totals = {name: Segments() for name in names}
+    groups: dict[str, dict[str, Segments]] = {}
+    for result in results:
+        group = result["language"] if result["language"] in LANGUAGE_GROUPS else "other"
+        by_name = groups.setdefault(group, {name: Segments() for name in names})
+        for name in names:
+            totals[name].add(result["configs"][name][0])
+            by_name[name].add(result["configs"][name][0])
+    print(f"\ndevelopment set: {folder.name}, {len(results)} pages (segment metric, micro)")
+    header = f"{'configuration':<30} {'P':>6} {'R':>6} {'F1':>6} {'TP':>6} {'FN':>5} {'FP':>5}"
+    print(header)
+    print("-" * len(header))
+    report["devset"] = {"pages": len(results), "configs": {}, "groups": {}}
+    for name in names:
+        p, r, f = totals[name].prf()
+        t = totals[name]
+        print(f"{name:<30} {p:6.3f} {r:6.3f} {f:6.3f} {t.tp:6d} {t.fn:5d} {t.fp:5d}")
+        report["devset"]["configs"][name] = {"precision": p, "recall": r, "f1": f}
+    print("\nF1 per language group (py3langid on bare trafilatura's text)")
+    shown = [n for n in names if n in ("sitrep", "bare defaults", "bare include_comments=False")]
+    print(f"{'group':<8} {'pages':>5} " + " ".join(f"{n[:22]:>23}" for n in shown))
+    for group in sorted(groups, key=lambda g: -sum(1 for r in results if (
+            r["language"] if r["language"] in LANGUAGE_GROUPS else "other") == g)):
+        count = sum(1 for r in results if (
+            r["language"] if r["language"] in LANGUAGE_GROUPS else "other") == group)
+        cells = []
+        for n in shown:
+            p, r, f = groups[group][n].prf()
+            cells.append(f"{f:6.3f} (P{p:.2f} R{r:.2f})")
+        print(f"{group:<8} {count:5d} " + " ".join(f"{c:>23}" for c in cells))
+        report["devset"]["groups"][group] = {
+            "pages": count, **{n: groups[group][n].prf() for n in shown}}
+    report["devset"]["per_page"] = [
+        {"url": r["url"], "language": r["language"], "words": r["words"],
+         **{name: [r["configs"][name][0].tp, r["configs"][name][0].fn,
+                   r["configs"][name][0].fp] for name in names}}
+        for r in results
+    ]
+    _print_worst(results, worst, report)
+    _print_stated(results, report)
+    _print_devset_times(results, report)
+
+
+def _page_f1(segments: Segments) -> float:
+    return segments.prf()[2]
+
+
+def _print_worst(results: list[dict[str, Any]], worst: int, report: dict[str, Any]) -> None:
+    rows = []
+    for result in results:
+        mine = _page_f1(result["configs"]["sitrep"][0])
+        bare_f1 = _page_f1(result["configs"]["bare defaults"][0])
+        rows.append((mine - bare_f1, mine, bare_f1, result))
+    rows.sort(key=lambda row: row[0])
+    below = [row for row in rows if row[0] < -0.3]
+    above = [row for row in rows if row[0] > 0.3]
+    print(f"\npages where sitrep's F1 is more than 0.3 below bare defaults: {len(below)} "
+          f"(more than 0.3 above: {len(above)})")
+    print(f"worst {worst} relative to bare defaults (words: sitrep / bare):")
+    for delta, mine, bare_f1, result in rows[:worst]:
+        words = result["words"]
+        print(f"  {delta:+.2f}  sitrep {mine:.2f} bare {bare_f1:.2f}  "
+              f"{words['sitrep']:5d}/{words['bare defaults']:<5d} {result['url'][:90]}")
+    report["devset"]["below_0_3"] = len(below)
+    report["devset"]["worst"] = [
+        {"url": r["url"], "delta": d, "sitrep": m, "bare": b} for d, m, b, r in rows[:worst]]
+
+
+def _print_stated(results: list[dict[str, Any]], report: dict[str, Any]) -> None:
+    """Title, date and language against what the page states (where it states it)."""
+    print("\nmetadata vs what the page states (only pages that state it):")
+    figures = {}
+    for key, label in (("lang", "language = <html lang>"), ("title", "title = og:title"),
+                       ("date", "published day = meta/JSON-LD datePublished")):
+        stated = [r for r in results if r["stated"][key]]
+        right = sum(1 for r in stated if r["sitrep_meta"][key] == r["stated"][key])
+        share = right / len(stated) if stated else 0.0
+        print(f"  {label:<46} {right}/{len(stated)} = {share:.1%}")
+        figures[key] = {"pages": len(stated), "right": right}
+    today = time.strftime("%Y-%m-%d")
+    future = sum(1 for r in results if (r["sitrep_meta"]["date"] or "") > today)
+    print(f"  published dates in the future: {future}")
+    figures["future_dates"] = future
+    report["devset"]["metadata"] = figures
+
+
+def _print_devset_times(results: list[dict[str, Any]], report: dict[str, Any]) -> None:
+    """Per-page times as measured in the evaluation workers (indicative: two processes on
+    a shared machine; ``sitrep bench stages`` measures the ratio properly)."""
+    import statistics
+
+    mine = [r["configs"]["sitrep"][1] for r in results]
+    bare_times = [r["configs"]["bare defaults"][1] for r in results]
+    ratio = sum(mine) / sum(bare_times) if sum(bare_times) else 0.0
+    print(f"\ntime in the evaluation run: sitrep median {statistics.median(mine) * 1000:.1f} ms, "
+          f"bare defaults {statistics.median(bare_times) * 1000:.1f} ms, "
+          f"total ratio {ratio:.2f} (see `sitrep bench stages` for the one-process figure)")
+    report["devset"]["time_ratio_in_eval"] = ratio
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--manifest", type=Path, default=DEMO / "manifest.yaml")
@@ -399,11 +701,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stress", action="store_true", help="also script-rendered variants")
     parser.add_argument("--bench", type=int, default=0, metavar="ROUNDS",
                         help="pages/second of clean_html over ROUNDS passes")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="with --bench: also measure with this many processes")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="with --bench: also measure with this many processes; with "
+                             f"--devset: evaluation processes (default and at most {MAX_WORKERS})")
+    parser.add_argument("--devset", type=Path, nargs="?", const=DEFAULT_DEVSET, default=None,
+                        metavar="PATH",
+                        help="score the trafilatura evaldata development set (segment "
+                             f"metric) instead of the demo corpus; default {DEFAULT_DEVSET}")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="with --devset: only the first N pages")
     parser.add_argument("--json", type=Path, help="write all scores to this file")
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)  # trafilatura logs every discarded page
+
+    if args.devset is not None:
+        report: dict[str, Any] = {}
+        run_devset(args.devset, args.workers or MAX_WORKERS, args.ablations, args.limit,
+                   max(args.worst, 10), report)
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2))
+        return 0
 
     pages = load_pages(args.manifest)
     configs = configurations(args.ablations)
@@ -411,7 +728,7 @@ def main(argv: list[str] | None = None) -> int:
     clean.clean_html(pages[0].html, pages[0].url)
     trafilatura.extract(pages[0].html)
 
-    report: dict[str, Any] = {}
+    report = {}
     summaries = [evaluate(name, fn, pages) for name, fn in configs.items()]
     print_table(summaries, f"demo corpus: {len(pages)} pages")
     report["corpus"] = [s.as_dict() for s in summaries]
@@ -440,7 +757,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nclean_html: {speed:.1f} pages/s ({args.bench} rounds x {len(pages)} pages, "
               "one process)")
         report["pages_per_second"] = speed
-        if args.workers > 1:
+        if args.workers and args.workers > 1:
             parallel = bench_parallel(pages, args.bench, args.workers)
             print(f"clean_html: {parallel:.1f} pages/s with {args.workers} processes")
             report["pages_per_second_parallel"] = {"workers": args.workers, "value": parallel}

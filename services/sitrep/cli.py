@@ -574,6 +574,11 @@ def bench(
     articles: int | None = typer.Option(
         None, help="Articles for the search suite (default 100,000) and the alerts suite "
         "(default 200)."),
+    pages: Path | None = typer.Option(
+        None, help="Folder of real pages (.html/.gz) for the stages and pipeline suites "
+        "(default: the extraction development set when present, else the demo pages)."),
+    limit: int | None = typer.Option(
+        None, help="At most this many of those pages (pipeline default: 300)."),
 ) -> None:
     """Run the benchmark suites against the local stack and print their figures."""
     from sitrep.bench import SUITES, Figure
@@ -591,6 +596,10 @@ def bench(
             )
             if articles is not None and name in ("search", "alerts"):
                 options["articles"] = articles
+            if name in ("stages", "pipeline"):
+                options["pages"] = pages
+                if limit is not None:
+                    options["limit"] = limit
             figures += SUITES[name](settings(), progress=status.update, **options)
     table = Table(title="sitrep bench")
     for column in ("suite", "figure", "value", "unit", "note"):

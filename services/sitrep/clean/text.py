@@ -1,0 +1,31 @@
+"""Text normalisation shared by every part of the clean stage."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_WS = re.compile(r"\s+")
+_WORD = re.compile(r"\w+")
+
+
+def fold_whitespace(text: str) -> str:
+    """NFC, every whitespace run (no-break spaces included) to one space, trimmed."""
+    return _WS.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+def normalise_text(text: str) -> str:
+    """The form both hashes are computed on: lower-case, whitespace folded.
+
+    Paragraph breaks fold too, so a copy re-flowed by another CMS hashes the same.
+    """
+    return fold_whitespace(text).lower()
+
+def text_tokens(text: str) -> list[str]:
+    """Words of the normalised text (Unicode ``\\w+``: Arabic and French included)."""
+    return _WORD.findall(normalise_text(text))
+
+
+def word_count(text: str) -> int:
+    return len(_WORD.findall(text))
+
