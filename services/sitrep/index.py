@@ -251,9 +251,18 @@ def drop_indices(es: Any, settings: Settings) -> None:
     For benchmarks and tests that work under a scratch prefix; the node refuses wildcard
     deletes, so the indices are listed first and deleted by name.
     """
-    found = es.indices.get(index=f"{settings.index_prefix}-*", allow_no_indices=True)
-    if found:
-        es.indices.delete(index=",".join(found))
+    found = sorted(es.indices.get(index=f"{settings.index_prefix}-*", allow_no_indices=True))
+    # Articles go to one index per month of publication, so real pages of many years make
+    # hundreds of names: delete them in groups that keep the request line under the
+    # node's 4 KB limit.
+    group: list[str] = []
+    for name in found:
+        if group and sum(len(n) + 1 for n in group) + len(name) > 3000:
+            es.indices.delete(index=",".join(group))
+            group = []
+        group.append(name)
+    if group:
+        es.indices.delete(index=",".join(group))
     for name in template_names():
         es.options(ignore_status=404).indices.delete_index_template(
             name=f"{settings.index_prefix}-{name}")

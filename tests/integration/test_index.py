@@ -176,3 +176,20 @@ def test_tagged_spans_are_indexed_also_into_an_index_made_before_they_existed(
         assert all("sector" in a for a in stored["actors"])
     finally:
         drop_indices(es, s)
+
+
+def test_drop_indices_removes_hundreds_of_monthly_indices(
+    settings: Settings, es: Elasticsearch
+) -> None:
+    """Real pages span decades: one index per month of publication makes a name list longer
+    than the node's 4 KB request line, which a single delete cannot carry."""
+    s = settings.model_copy(update={"index_prefix": f"ixmany{uuid.uuid4().hex[:8]}"})
+    long_tail = "with-a-name-as-long-as-real-prefixes-make-it"
+    names = [f"{s.index_prefix}-articles-{year}-{month:02d}-{long_tail}"
+             for year in range(2000, 2005) for month in range(1, 13)]
+    assert sum(len(n) + 1 for n in names) > 4096
+    for name in names:
+        es.indices.create(index=name, settings={"number_of_shards": 1,
+                                                "number_of_replicas": 0})
+    drop_indices(es, s)
+    assert not es.indices.get(index=f"{s.index_prefix}-*", allow_no_indices=True)
