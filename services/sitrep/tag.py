@@ -1066,8 +1066,14 @@ class Tagger:
             if hit.blocked and not hit.actors:
                 hit.places = [p for p in hit.places if not p.is_populated_place]
             if hit.actors and hit.places:
+                # A state's name keeps its country, and a first-level region of that name
+                # elsewhere ("Georgia" the US state), which resolution may prefer.
                 states = {c for f in hit.actors if not f.demonym for c in self._state_countries(f)}
-                hit.places = [p for p in hit.places if p.is_country and p.country in states]
+                hit.places = [
+                    p for p in hit.places
+                    if (p.is_country and p.country in states)
+                    or (states and p.is_admin1 and p.country not in states)
+                ]  # fmt: skip
             if hit.actors or hit.places or hit.blocked:
                 taken.update(span)
             if hit.actors or hit.places:
@@ -1342,6 +1348,11 @@ class Tagger:
                     offsets.append(start)
                     place_forms[pid].setdefault(surface, None)
             reading = actor_of.get(id(hit))
+            if (
+                reading is not None and place is not None and not place.is_country
+                and actor_map[reading[0]].type is ActorType.STATE
+            ):  # fmt: skip
+                reading = None  # "Savannah, Georgia": the region, not the state
             if reading is not None:
                 actor_id, demonym = reading
                 offsets = actor_offsets.get(actor_id)
