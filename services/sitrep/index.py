@@ -165,6 +165,8 @@ def to_document(
                 "mentions": p.get("mentions"),
                 "location": {"lat": p["lat"], "lon": p["lon"]}
                 if p.get("lat") is not None and p.get("lon") is not None else None,
+                "spans": p.get("spans") or [], "span_via": p.get("span_via") or [],
+                "via": p.get("via") or "name",
             }
             for p in places
         ],
@@ -177,6 +179,7 @@ def to_document(
             {
                 "id": a.get("id"), "name": a.get("name"), "type": a.get("type"),
                 "countries": a.get("countries") or [], "mentions": a.get("mentions"),
+                "spans": a.get("spans") or [], "sector": a.get("sector"),
             }
             for a in actors
         ],
@@ -207,12 +210,26 @@ def template_names() -> list[str]:
                   for p in TEMPLATES_DIR.glob("*.template.json"))
 
 
+def _existing_indices_update(template: dict[str, Any]) -> dict[str, Any]:
+    """The ``put_mapping`` arguments that give indices made from an older template the fields
+    added since (a template only shapes new indices, and the mappings are strict: without
+    this, documents with a new field, such as the tags' ``spans``, would be refused until the
+    month rolls over). Fields are only ever added, so this never conflicts."""
+    return {
+        "index": ",".join(template["index_patterns"]),
+        "properties": template["template"]["mappings"]["properties"],
+        "allow_no_indices": True,
+        "ignore_unavailable": True,
+    }
+
+
 async def ensure_template(es: Any, settings: Settings) -> None:
-    """Install (or update) every index template (articles, alerts); idempotent."""
+    """Install (or update) every index template (articles, alerts) and add new fields to the
+    indices already made from it; idempotent."""
     for name in template_names():
-        await es.indices.put_index_template(
-            name=f"{settings.index_prefix}-{name}", **load_template(settings, name)
-        )
+        template = load_template(settings, name)
+        await es.indices.put_index_template(name=f"{settings.index_prefix}-{name}", **template)
+        await es.indices.put_mapping(**_existing_indices_update(template))
 
 
 def ensure_template_sync(settings: Settings) -> None:
@@ -221,9 +238,9 @@ def ensure_template_sync(settings: Settings) -> None:
     es = Elasticsearch(settings.elasticsearch_url, request_timeout=30)
     try:
         for name in template_names():
-            es.indices.put_index_template(
-                name=f"{settings.index_prefix}-{name}", **load_template(settings, name)
-            )
+            template = load_template(settings, name)
+            es.indices.put_index_template(name=f"{settings.index_prefix}-{name}", **template)
+            es.indices.put_mapping(**_existing_indices_update(template))
     finally:
         es.close()
 

@@ -12,6 +12,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -143,3 +144,35 @@ def test_a_live_lease_is_waited_for_and_released_after_the_batch(
 
     assert asyncio.run(scenario()) == ["first holds", "first releases", "second indexed"]
     assert not es.exists(index=f"{scratch.index_prefix}-locks", id=StoryLock.DOC_ID)
+
+
+def test_tagged_spans_are_indexed_also_into_an_index_made_before_they_existed(
+    settings: Settings, es: Elasticsearch
+) -> None:
+    """An index made from an older template (no ``spans`` fields, strict mappings) takes
+    the tags' spans once the template is ensured again, and the document keeps them."""
+    from sitrep.index import load_template, to_document
+    from sitrep.tag import get_tagger
+
+    s = settings.model_copy(update={"index_prefix": f"ix{uuid.uuid4().hex[:8]}"})
+    old = load_template(s)
+    for kind in ("places", "actors"):
+        fields = old["template"]["mappings"]["properties"][kind]["properties"]
+        for name in ("spans", "span_via", "via", "sector"):
+            fields.pop(name, None)
+    es.indices.put_index_template(name=f"{s.index_prefix}-articles", **old)
+    index = f"{s.index_prefix}-articles-2017.05"
+    es.indices.create(index=index)
+    try:
+        ensure_template_sync(s)
+        text = "Iraqi forces reached the Syrian border near Mosul, Iraq."
+        tagged = get_tagger().tag_article({**article(1, text), "title": None})
+        doc = to_document(tagged, "story", None, datetime(2017, 5, 30, tzinfo=UTC))
+        es.index(index=index, id=doc["id"], document=doc, refresh=True)
+        stored = es.get(index=index, id=doc["id"])["_source"]
+        mosul = next(p for p in stored["places"] if p["name"] == "Mosul")
+        assert [text[a:b] for a, b in mosul["spans"]] == ["Mosul"]
+        assert mosul["via"] == "name" and mosul["span_via"] == ["name"]
+        assert all("sector" in a for a in stored["actors"])
+    finally:
+        drop_indices(es, s)

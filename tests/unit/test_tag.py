@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from sitrep.schemas import problems
 from sitrep.tag import SCHEMA, TAGGER_VERSION, Tagger, Tags, tag_command
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,7 +145,13 @@ def test_real_samples_against_the_hand_annotation(tagger: Tagger, name: str) -> 
         got = by_id[place["id"]]
         assert _km(got.lat, got.lon, place["lat"], place["lon"]) <= place["within_km"]
     expected_places = {p["id"] for p in ann["places"] if p.get("in_gazetteer", True)}
-    assert place_ids(tags) == expected_places
+    # Beyond the annotated places, only the countries of states the annotation has as actors:
+    # a state named ("the U.S. launched") or seen through its demonym ("its Russian ally")
+    # is a mention of its country too (the latter flagged adjective, for maps to leave out).
+    states = {a.countries[0] for a in tags.actors if a.type == "state" and a.countries}
+    extra = [by_id[i] for i in place_ids(tags) - expected_places]
+    assert all(p.feature.startswith("A/PCL") and p.country in states for p in extra), extra
+    assert expected_places <= place_ids(tags)
     named = {a.id for a in tags.actors if a.via == "name"}
     assert set(ann["actors"]) <= named <= set(ann["actors"]) | set(ann.get("missing_actors", []))
 
@@ -295,6 +302,29 @@ def test_positions_offsets_and_mentions(tagger: Tagger) -> None:
     assert tags.to_dict()["geo"] == [{"lat": mosul.lat, "lon": mosul.lon}]  # no country point
 
 
+def _assert_spans_mark_the_mentions(text: str, tagged: dict[str, Any]) -> None:
+    """Every place and actor: one span per mention, sorted, each the text of a surface form,
+    the first at ``first_offset``."""
+    for tag in [*tagged["places"], *tagged["actors"]]:
+        spans = tag["spans"]
+        assert len(spans) == tag["mentions"] and spans == sorted(spans)
+        assert spans[0][0] == tag["first_offset"]
+        assert all(text[s:e] in tag["surface_forms"] for s, e in spans), tag
+        assert set(tag["surface_forms"]) == {text[s:e] for s, e in spans}
+
+
+def test_spans_mark_every_mention(tagger: Tagger) -> None:
+    title = "Clashes near Mosul"
+    text = "Fighting near Mosul went on. Iran-backed PMF units left Mosul's old city, Iraq."
+    tagged = tagger.tag_text(text, title=title).to_dict()
+    full = f"{title}\n\n{text}"
+    _assert_spans_mark_the_mentions(full, tagged)
+    mosul = next(p for p in tagged["places"] if p["name"] == "Mosul")
+    assert [full[s:e] for s, e in mosul["spans"]] == ["Mosul"] * 3
+    pmf = next(a for a in tagged["actors"] if a["id"] == "pmf")
+    assert [full[s:e] for s, e in pmf["spans"]] == ["PMF"] and pmf["sector"] is None
+
+
 def test_country_roll_up(tagger: Tagger) -> None:
     tags = tagger.tag_text(
         "Militias near Baaj and Mosul pushed toward Syria, backed by the U.S.; "
@@ -355,13 +385,21 @@ def test_tag_article_output(tagger: Tagger) -> None:
     place = next(p for p in out["places"] if p["name"] == "Al Ba‘āj")
     assert set(place) == {
         "id", "name", "country", "country_name", "admin1", "admin1_name", "feature", "lat",
-        "lon", "mentions", "first_offset", "surface_forms",
+        "lon", "mentions", "first_offset", "surface_forms", "spans", "span_via", "via",
     }  # fmt: skip
     full = f"{clean['title']}\n\n{clean['text']}"
     assert full[place["first_offset"] :].startswith("Baaj")
+    assert [full[s:e] for s, e in place["spans"]] == ["Baaj"] * place["mentions"]
+    assert place["span_via"] == ["name"] * place["mentions"] and place["via"] == "name"
+    for actor in out["actors"]:
+        assert {"spans", "sector"} <= set(actor)
+        assert all(full[s:e] in actor["surface_forms"] for s, e in actor["spans"])
     assert out["countries"] == ["IQ", "SY"] or set(out["countries"]) == {"IQ"}
     assert {a["id"] for a in out["actors"]} >= {"pmf"}
     json.dumps(out)  # JSON-serialisable as is
+    # The tags fit the topic's schema (the clean message's own fields are the clean stage's).
+    clean_fields = {"id": "0" * 32, "canonical_url": None, "text_hash": "0", "minhash": None}
+    assert problems("articles.tagged", {**out, **clean_fields}) == []
     assert tagger.tag_article({"id": "x", "title": None, "text": ""})["places"] == []
 
 
@@ -392,6 +430,46 @@ def test_tag_command_several_files(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "missing.txt" in err and "c.txt" in err
 
 
+def test_tag_command_spans_index_the_file_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """For a .txt file the spans index the file's decoded text as it is: the title line, the
+    line breaks (here CRLF and blank lines), leading spaces and a byte-order mark count."""
+    content = (
+        "\ufeff  Mosul clashes\r\n\r\n\nFighting near Mosul, Iraq.\r\n"
+        "Iraqi forces and the PMF entered Tal Afar.\n"
+    )
+    txt = tmp_path / "a.txt"
+    txt.write_bytes(content.encode("utf-8"))
+    assert tag_command([str(txt)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["title"] == "Mosul clashes"
+    _assert_spans_mark_the_mentions(content, out)
+    mosul = next(p for p in out["places"] if p["name"] == "Mosul")
+    assert [content[s:e] for s, e in mosul["spans"]] == ["Mosul", "Mosul"]
+    assert {a["id"] for a in out["actors"]} >= {"pmf"}
+
+
+def test_tag_command_spans_index_the_cleaned_text_of_a_page(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """For a page the spans index the cleaned title and text, which the output carries."""
+    html = tmp_path / "b.html"
+    html.write_text(
+        "<html><head><title>Mosul</title></head><body><nav>Home | Baghdad</nav><article>"
+        "<h1>Mosul</h1><p>Iraqi forces advanced in Mosul, the city in northern Iraq, on "
+        "Monday, while the Islamic State held the Old City.</p><p>The Popular Mobilization "
+        "Forces stayed near Tal Afar, west of Mosul.</p></article></body></html>",
+        "utf-8",
+    )
+    assert tag_command([str(html)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    shown = out["text"]
+    assert shown.startswith(out["title"]) and "Iraqi forces advanced" in shown
+    _assert_spans_mark_the_mentions(shown, out)
+    assert {p["name"] for p in out["places"]} >= {"Mosul", "Tall ‘Afar"}
+
+
 def test_tag_command_one_file_is_indented(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -419,12 +497,12 @@ def test_resolution_skips_only_keys_whose_evidence_is_unchanged(
 ) -> None:
     """A key keeps its place of the pass before only when no place it can see changed: the
     same tags as scoring every key in every pass."""
-    import sitrep.tag as tag_module
+    import sitrep.tag.resolution as resolution
 
     texts = _demo_texts()
     texts += [p for t in texts for p in t.split("\n\n") if p.strip()]
     skipping = [json.dumps(tagger.tag_text(t).to_dict(), sort_keys=True) for t in texts]
-    monkeypatch.setattr(tag_module, "_changed", lambda *args: True)
+    monkeypatch.setattr(resolution, "_changed", lambda *args: True)
     rescoring = [json.dumps(tagger.tag_text(t).to_dict(), sort_keys=True) for t in texts]
     assert skipping == rescoring
 
@@ -440,23 +518,23 @@ def test_resolution_skips_only_keys_whose_evidence_is_unchanged(
     ],
 )
 def test_tokens_and_gaps(text: str, raws: list[str], gaps: list[str]) -> None:
-    from sitrep.tag import _tokenise
+    from sitrep.tag.tokens import tokenise
 
-    tokens = _tokenise(text)
+    tokens = tokenise(text)
     assert tokens.raws == raws
     assert tokens.gaps == gaps
     assert [text[s:e] for s, e in zip(tokens.starts, tokens.ends, strict=True)] == raws
 
 
 def test_tokens_when_the_gap_cache_is_full(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sitrep.tag as tag_module
+    import sitrep.tag.tokens as tag_module
 
     text = "Iraq, Syria; Jordan - Lebanon. Egypt: Libya (Yemen) Oman"
-    expected = tag_module._tokenise(text)
+    expected = tag_module.tokenise(text)
     monkeypatch.setattr(tag_module, "_GAP_CACHE_MAX", 2)
     tag_module._GAP_SENTENCE.clear()
     tag_module._GAP_JOINED.clear()
-    tokens = tag_module._tokenise(text)
+    tokens = tag_module.tokenise(text)
     assert (tokens.raws, tokens.sentence, tokens.joined) == (
         expected.raws,
         expected.sentence,

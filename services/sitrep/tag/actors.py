@@ -1,0 +1,299 @@
+"""Actor lookup and matching: which actors a text names, and how each mention reads.
+
+Everything the tagger knows about actors is here, so that the actor dictionary and its rules
+can change without touching places:
+
+- :class:`ActorIndex` compiles an :class:`~sitrep.actors.ActorDictionary` into one
+  Aho-Corasick automaton over the token stream (names, aliases and demonyms, plus
+  :data:`~sitrep.tag.words.BLOCKING_PHRASES`), built per dictionary so that users' files do not
+  rebuild the big gazetteer automaton.
+- :meth:`ActorIndex.match` checks each hit against the original text: acronyms of up to five
+  capitals (IS, US, PMF) must match case-exactly ("is", "us" are words); demonyms must be
+  capitalised.
+- the actor rules of the refinement step: :func:`army` ("Turkish drones" also names the
+  Turkish army) and :func:`short_names` ("Fatah" after "the Fatah alliance").
+- :meth:`ActorIndex.resolve` picks one actor per mention (a name two actors share goes to the
+  one whose country the text's other actors name most) and gives the places their actor
+  evidence; :meth:`ActorIndex.tag` makes the output record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+import ahocorasick
+
+from sitrep.actors import Actor, ActorDictionary, ActorType, alias_key
+from sitrep.tag.hits import Hit, HitAt
+from sitrep.tag.output import ActorTag, Span
+from sitrep.tag.resolution import Context
+from sitrep.tag.tokens import Stream, Tokens, compact_letters, stream_key, word_info
+from sitrep.tag.words import BLOCKING_PHRASES, word_set
+
+if TYPE_CHECKING:
+    from sitrep.tag.refine import Refiner
+
+#: Nouns after a state or demonym that name its armed forces ("Turkish drones").
+MILITARY_NOUNS: Final = word_set(
+    "army soldiers soldier troops military drones drone warplanes jets artillery tanks"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ActorForm:
+    """One way an actor is written, as a reading of a hit."""
+
+    actor_id: str
+    form: str
+    exact_case: bool  # an acronym of up to 5 capitals: must match case-exactly
+    demonym: bool
+    one_word: bool  # a single word once articles are dropped ("Assad", "al-Baghdadi")
+
+
+def is_acronym(form: str) -> bool:
+    letters = [c for c in form if c.isalpha()]
+    return 0 < len(letters) <= 5 and not any(c.islower() for c in form)
+
+
+class ActorIndex:
+    """An actor dictionary compiled for matching over the token stream."""
+
+    def __init__(self, actors: ActorDictionary) -> None:
+        self.dictionary = actors
+        self.by_id: dict[str, Actor] = {a.id: a for a in actors.actors}  # plain dict: hot path
+        self.state_cc: dict[str, tuple[str, ...]] = {
+            a.id: a.countries if a.type is ActorType.STATE else () for a in actors.actors
+        }
+        self._forms: dict[str, list[ActorForm]] = {}
+        for actor in actors.actors:
+            demonyms = set(actor.demonyms)
+            for form in actor.surface_forms:
+                key = stream_key(form)
+                if not key:
+                    continue
+                entry = ActorForm(
+                    actor.id, form, is_acronym(form), form in demonyms, " " not in key
+                )
+                forms = self._forms.setdefault(key, [])
+                if all(f.actor_id != actor.id or f.exact_case != entry.exact_case
+                       for f in forms):  # fmt: skip
+                    forms.append(entry)
+        self._blocking = {stream_key(p) for p in BLOCKING_PHRASES} - {""}
+        # Each key stores what a hit on it needs: its length in the stream, its forms with
+        # their compacted spelling, whether all of them must match case-exactly, and whether
+        # it is a blocking phrase.
+        self._automaton: Any = ahocorasick.Automaton(ahocorasick.STORE_ANY)
+        for key in dict.fromkeys([*self._forms, *self._blocking]):
+            of_key = self._forms.get(key)
+            compacted = tuple((f, compact_letters(f.form)) for f in of_key) if of_key else ()
+            all_exact = of_key is not None and all(f.exact_case for f in of_key)
+            wrapped = f" {key} "
+            payload = (len(wrapped), compacted, all_exact, key in self._blocking)
+            self._automaton.add_word(wrapped, payload)
+        self._automaton.make_automaton()
+        self.ancestors = {a.id: tuple(x.id for x in actors.ancestors(a.id)) for a in actors.actors}
+        #: The stream keys of every demonym: capitalised, a demonym is no one's first name.
+        self.demonym_keys = frozenset(word_info(d).key for a in actors.actors for d in a.demonyms)
+        self.armies = self._national_armies()
+
+    def _national_armies(self) -> dict[str, str]:
+        """State id -> its armed forces' actor id, found by how the dictionary spells them
+        ("Iraqi Army", "Lebanese army", "Jordanian army", "Turkish army", "Iranian Armed
+        Forces"), so a user file that adds an army makes the military-noun rule work for it."""
+        by_form: dict[str, str] = {}
+        for actor in self.dictionary.actors:
+            if actor.type in (ActorType.MILITARY, ActorType.SECURITY_FORCE):
+                for form in (actor.name, *actor.aliases):
+                    by_form.setdefault(alias_key(form), actor.id)
+        armies: dict[str, str] = {}
+        for state in self.dictionary.actors:
+            if state.type is not ActorType.STATE:
+                continue
+            words = (*state.demonyms, state.name)
+            for noun in ("army", "armed forces", "military"):
+                found = next((by_form[k] for w in words if (k := f"{alias_key(w)} {noun}")
+                              in by_form), None)  # fmt: skip
+                if found:
+                    armies[state.id] = found
+                    break
+        return armies
+
+    # -- readings ------------------------------------------------------------------------------
+
+    def state_countries(self, form: ActorForm) -> tuple[str, ...]:
+        return self.state_cc[form.actor_id]
+
+    def is_state_reading(self, hit: Hit) -> bool:
+        """Only states by name (or nothing) among the actor readings: a name a person or a
+        compound can take over, unlike "Hezbollah"."""
+        return all(not f.demonym and self.state_cc[f.actor_id] for f in hit.actors)
+
+    def lone_person(self, hit: Hit | None) -> bool:
+        """A person matched by a one-word alias only ("Assad" in "Ain al-Asad")."""
+        return (
+            hit is not None
+            and hit.size == 1
+            and bool(hit.actors)
+            and all(
+                f.one_word and self.by_id[f.actor_id].type is ActorType.PERSON for f in hit.actors
+            )
+        )
+
+    # -- matching ------------------------------------------------------------------------------
+
+    def match(self, text: str, tokens: Tokens, stream: Stream, hit_at: HitAt) -> None:
+        """Give every dictionary match in the stream its actor readings (or mark it a
+        blocking phrase)."""
+        s = stream.text
+        starts = stream.starts
+        raws = tokens.raws
+        for end, (length, forms, all_exact, blocked) in self._automaton.iter(s):
+            first = starts.get(end - length + 2)
+            if first is None:
+                continue
+            if all_exact and not raws[first][0].isupper():
+                continue  # "is", "us", "who": words, not the acronyms IS, US, WHO
+            hit = hit_at(first, end, length)
+            if hit is None:
+                continue
+            if blocked:
+                hit.blocked = True
+            compact = None
+            for form, form_compact in forms:
+                if form.exact_case:
+                    if compact is None:
+                        compact = compact_letters(text[hit.start : hit.end])
+                    if compact != form_compact:
+                        continue
+                if form.demonym and not raws[first][0].isupper():
+                    continue
+                hit.actors.append(form)
+
+    # -- resolution ----------------------------------------------------------------------------
+
+    def resolve(self, hits: list[Hit]) -> tuple[Context, dict[int, tuple[str, bool]]]:
+        """One actor per hit that has actor readings (``id(hit) -> (actor id, seen only as a
+        demonym)``), and the evidence they give the places: a named state 2, a state seen
+        through its demonym 1, an actor of one country 0.5."""
+        actor_ctx = Context()
+        actor_of: dict[int, tuple[str, bool]] = {}  # id(hit) -> actor id, seen as a demonym
+        actor_map = self.by_id
+        # A name two actors share (Asayish: Iraqi Kurdistan's or north-east Syria's) goes to
+        # the one whose country the unambiguous actors of the text name most.
+        votes: dict[str, int] = {}
+        for hit in hits:
+            forms = hit.actors
+            if forms:
+                first_id = forms[0].actor_id
+                if all(f.actor_id == first_id for f in forms):
+                    for cc in actor_map[first_id].countries:
+                        votes[cc] = votes.get(cc, 0) + 1
+        added: set[tuple[str, str, float]] = set()  # adding the same evidence twice is a no-op
+        for hit in hits:
+            forms = hit.actors
+            if not forms:
+                continue
+            if len(forms) == 1:
+                actor_id = forms[0].actor_id
+                demonym = forms[0].demonym
+            else:
+                ids = dict.fromkeys(f.actor_id for f in forms)
+                actor_id = (
+                    next(iter(ids))
+                    if len(ids) == 1
+                    else max(
+                        ids, key=lambda a: sum(votes.get(c, 0) for c in actor_map[a].countries)
+                    )
+                )
+                demonym = all(f.demonym for f in forms if f.actor_id == actor_id)
+            actor_of[id(hit)] = (actor_id, demonym)
+            actor = actor_map[actor_id]
+            if actor.type is ActorType.STATE:
+                weight = 1.0 if demonym else 2.0
+            else:
+                weight = 0.5 if len(actor.countries) == 1 else 0.0
+            if weight:
+                key = hit.resolution_key
+                if (actor_id, key, weight) not in added:
+                    added.add((actor_id, key, weight))
+                    entity = f"actor:{actor_id}"
+                    actor_ctx.add(entity, key, actor.countries[0], weight, local=False)
+        return actor_ctx, actor_of
+
+    def tag(
+        self, actor_id: str, spans: list[Span], forms: dict[str, None], named: bool
+    ) -> ActorTag:
+        """The output record of an actor mentioned at ``spans`` (in order of offset)."""
+        actor = self.by_id[actor_id]
+        sector: str | None = getattr(actor, "sector", None)  # world registry entries
+        return ActorTag(
+            id=actor.id,
+            name=actor.name,
+            type=actor.type.value,
+            countries=actor.countries,
+            parent=actor.parent,
+            mentions=len(spans),
+            first_offset=spans[0][0],
+            surface_forms=tuple(forms),
+            via="name" if named else "demonym",
+            spans=tuple(spans),
+            sector=sector,
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# The actor rules of the refinement step (called by sitrep.tag.refine.Refiner)
+# --------------------------------------------------------------------------------------------
+
+
+def army(refiner: Refiner, hit: Hit) -> None:
+    """ "Iraq's army", "Lebanese soldiers", "Turkish drones": that country's forces too."""
+    if not hit.actors:
+        return
+    index = refiner.actors
+    i = refiner.next_index(hit)
+    if i < 0 or refiner.tokens.raws[i].lower() not in MILITARY_NOUNS:
+        return
+    state = next((f.actor_id for f in hit.actors if index.state_countries(f)), None)
+    force = index.armies.get(state) if state else None
+    if force is not None and refiner.free(hit.last + 1):
+        army_hit = Hit(
+            hit.first,
+            hit.last + 1,
+            hit.lead,
+            hit.start,
+            refiner.tokens.ends[i],
+            f"{hit.key} {refiner.tokens.keys[i]}",
+        )
+        army_hit.actors = [ActorForm(force, "", False, False, False)]
+        refiner.extra.append(army_hit)
+
+
+def short_names(refiner: Refiner) -> None:
+    """A one-word name that begins a longer actor name used in the same text is that
+    actor ("Fatah" after "the Fatah alliance"), when its own dictionary owner belongs to
+    no country the text otherwise mentions (the Palestinian Fatah in an Iraqi story)."""
+    actors = refiner.actors.by_id
+    keys = refiner.tokens.keys
+    longer: dict[str, str] = {}
+    for hit in refiner.hits:
+        if hit.actors and hit.first != hit.last:
+            longer.setdefault(keys[hit.first], hit.actors[0].actor_id)
+    if not longer:
+        return  # most texts: no rule to apply
+    keys_by_country: dict[str, set[str]] | None = None  # made before any hit changes
+    for hit in refiner.hits:
+        target = longer.get(hit.key) if hit.first == hit.last and hit.actors else None
+        if target is None or target in {f.actor_id for f in hit.actors}:
+            continue
+        if keys_by_country is None:
+            keys_by_country = {}
+            for other in refiner.hits:
+                for f in other.actors:
+                    for c in actors[f.actor_id].countries:
+                        keys_by_country.setdefault(c, set()).add(other.key)
+        others = {c for c, ks in keys_by_country.items() if ks - {hit.key}}
+        own = {c for f in hit.actors for c in actors[f.actor_id].countries}
+        if not own & others and set(actors[target].countries) & others:
+            hit.actors = [ActorForm(target, "", False, False, True)]
