@@ -103,9 +103,11 @@ SECTORS: Final[dict[str, str]] = {
 #: "Hungarian officials" from the adjective alone) but that news uses after a demonym all
 #: the time. Added under the agents file (which wins where it lists a phrase).
 SUPPLEMENT_AGENTS: Final = {
-    "official": "GOV", "officials": "GOV", "leader": "GOV", "leaders": "GOV",
-    "forces": "MIL", "opposition": "OPP", "party": "PTY", "parties": "PTY",
+    "official": "GOV", "officials": "GOV", "forces": "MIL", "opposition": "OPP",
+    "party": "PTY", "parties": "PTY",
 }  # fmt: skip
+# ("leader" is not there: a state's leader may lead its government, its rebels or its
+# opposition.)
 
 #: Actor type of an institution by its sector (a ministry is government, a police force a
 #: security force ...). Anything else is ``other``.

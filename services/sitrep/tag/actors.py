@@ -10,8 +10,10 @@ can change without touching places:
 - :meth:`ActorIndex.match` checks each hit against the original text: acronyms of up to five
   capitals (IS, US, PMF) must match case-exactly ("is", "us" are words); demonyms must be
   capitalised.
-- the actor rules of the refinement step: :func:`army` ("Turkish drones" also names the
-  Turkish army) and :func:`short_names` ("Fatah" after "the Fatah alliance").
+- the actor rules of the refinement step: :func:`sector` ("Serbian police", "Sudan's army",
+  "Haitian rebels" name that state's sector; "Turkish drones" the Turkish army),
+  :func:`bare_agents` ("police" alone is the police of the state the sentence names) and
+  :func:`short_names` ("Fatah" after "the Fatah alliance").
 - :meth:`ActorIndex.resolve` picks one actor per mention (a name two actors share goes to the
   one whose country the text's other actors name most) and gives the places their actor
   evidence; :meth:`ActorIndex.tag` makes the output record.
@@ -19,6 +21,7 @@ can change without touching places:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -34,10 +37,40 @@ from sitrep.tag.words import BLOCKING_PHRASES, word_set
 if TYPE_CHECKING:
     from sitrep.tag.refine import Refiner
 
-#: Nouns after a state or demonym that name its armed forces ("Turkish drones").
+#: Nouns after a state or demonym that name its armed forces ("Turkish drones"), beyond the
+#: dictionary's agent nouns (which carry soldiers, troops, army ...).
 MILITARY_NOUNS: Final = word_set(
     "army soldiers soldier troops military drones drone warplanes jets artillery tanks"
 )
+#: Agent phrases are looked for over at most this many words after a state's name.
+MAX_AGENT_WORDS: Final = 4
+#: Sectors a bare agent noun ("police", "the army", "rebels") is read as when the sentence
+#: names one state: the state's own apparatus and its armed opposition. Civilians, business,
+#: media, students ... alone are too often nobody's in particular.
+BARE_AGENT_SECTORS: Final = frozenset({"GOV", "MIL", "COP", "SPY", "LEG", "JUD", "REB"})
+#: Bare agent nouns that name no one without a name next to them ("leader", "forces",
+#: "official" (a UN official, a club official)); the agent lexicon still reads them after a
+#: state ("Hungarian officials").
+VAGUE_AGENTS: Final = word_set(
+    "official officials leader leaders forces force party parties authority"
+)
+_NAME_GAP: Final = re.compile(r"[ -]")
+
+
+def form_key(form: str) -> str:
+    """:func:`~sitrep.tag.tokens.stream_key` of a dictionary form, fast for the common shape.
+
+    Forms of plain words between spaces or hyphens ("Aleksandar Vucic", "Al-Assad") need no
+    tokeniser: their stream key is their words' keys (articles dropped except at the end),
+    exactly what the tokeniser gives (a test checks every form of the shipped dictionary).
+    Anything else (dots, apostrophes, marks, other gaps) takes the tokeniser.
+    """
+    words = _NAME_GAP.split(form)
+    if not all(w and w.isalnum() for w in words):
+        return stream_key(form)
+    infos = [word_info(w) for w in words]
+    n = len(infos)
+    return " ".join(info.key for i, info in enumerate(infos) if not (info.article and i + 1 < n))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +102,7 @@ class ActorIndex:
         for actor in actors.actors:
             demonyms = set(actor.demonyms)
             for form in actor.surface_forms:
-                key = stream_key(form)
+                key = form_key(form)
                 if not key:
                     continue
                 entry = ActorForm(
@@ -96,6 +129,16 @@ class ActorIndex:
         #: The stream keys of every demonym: capitalised, a demonym is no one's first name.
         self.demonym_keys = frozenset(word_info(d).key for a in actors.actors for d in a.demonyms)
         self.armies = self._national_armies()
+        #: Generic agent nouns (lower case) -> sector code, from the dictionary (world layer).
+        self.agents: dict[str, str] = dict(actors.agents)
+        self.agent_words = min(
+            MAX_AGENT_WORDS, max((len(a.split()) for a in self.agents), default=0)
+        )
+        self._sector_of: dict[tuple[str, str], str | None] = {}
+        self.state_of_country: dict[str, str] = {}
+        for actor in actors.actors:
+            if actor.type is ActorType.STATE and len(actor.countries) == 1:
+                self.state_of_country.setdefault(actor.countries[0], actor.id)
 
     def _national_armies(self) -> dict[str, str]:
         """State id -> its armed forces' actor id, found by how the dictionary spells them
@@ -118,6 +161,35 @@ class ActorIndex:
                     armies[state.id] = found
                     break
         return armies
+
+    def sector_actor(self, state_id: str, code: str) -> str | None:
+        """The actor id of a state's sector (the dictionary's own actor for it, else the
+        generated ``<state>.<code>``); for MIL without a world registry, the state's army as
+        the dictionary spells it."""
+        memo = (state_id, code)
+        if memo not in self._sector_of:
+            actor = self.dictionary.sector_actor(state_id, code)
+            found = actor.id if actor is not None else None
+            if found is None and code == "MIL":
+                found = self.armies.get(state_id)
+            self._sector_of[memo] = found
+        return self._sector_of[memo]
+
+    def agent_at(self, tokens: Tokens, i: int, limit: int) -> tuple[int, str] | None:
+        """The longest agent phrase starting at word ``i`` (at most ``limit`` words, joined
+        by spaces or dashes): (its last word, its sector), or None."""
+        raws = tokens.raws
+        joined = tokens.joined
+        words: list[str] = []
+        best: tuple[int, str] | None = None
+        for j in range(i, min(len(raws), i + limit)):
+            if j > i and not joined[j]:
+                break
+            words.append(raws[j].lower())
+            code = self.agents.get(" ".join(words))
+            if code is not None:
+                best = (j, code)
+        return best
 
     # -- readings ------------------------------------------------------------------------------
 
@@ -247,27 +319,121 @@ class ActorIndex:
 # --------------------------------------------------------------------------------------------
 
 
-def army(refiner: Refiner, hit: Hit) -> None:
-    """ "Iraq's army", "Lebanese soldiers", "Turkish drones": that country's forces too."""
+def sector(refiner: Refiner, hit: Hit) -> None:
+    """ "Serbian police", "Sudan's army", "Haitian rebels", "Turkish drones": a state's name,
+    possessive or demonym followed by an agent noun of the dictionary names that state's
+    sector too (the sector's own actor, e.g. ``serbia.cop`` or the hand-curated
+    ``iraqi_army``). The state keeps its own mention; the sector is an extra hit over both."""
     if not hit.actors:
         return
     index = refiner.actors
-    i = refiner.next_index(hit)
-    if i < 0 or refiner.tokens.raws[i].lower() not in MILITARY_NOUNS:
-        return
     state = next((f.actor_id for f in hit.actors if index.state_countries(f)), None)
-    force = index.armies.get(state) if state else None
-    if force is not None and refiner.free(hit.last + 1):
-        army_hit = Hit(
-            hit.first,
-            hit.last + 1,
-            hit.lead,
-            hit.start,
-            refiner.tokens.ends[i],
-            f"{hit.key} {refiner.tokens.keys[i]}",
-        )
-        army_hit.actors = [ActorForm(force, "", False, False, False)]
-        refiner.extra.append(army_hit)
+    if state is None:
+        return
+    i = refiner.next_index(hit)
+    if i < 0:
+        return
+    tokens = refiner.tokens
+    found = index.agent_at(tokens, i, index.agent_words) if index.agent_words else None
+    if found is None and tokens.raws[i].lower() in MILITARY_NOUNS:
+        found = (i, "MIL")
+    if found is None:
+        return
+    last, code = found
+    if not all(refiner.free(j) for j in range(i, last + 1)):
+        return
+    if (
+        tokens.raws[hit.last].endswith(".") and tokens.raws[i][0].isupper()
+        and i not in refiner.title
+    ):  # fmt: skip
+        return  # "supported by the U.S. Fighters for ...": the full stop ends a sentence too
+    actor_id = index.sector_actor(state, code)
+    if actor_id is None:
+        return
+    sector_hit = Hit(
+        hit.first, last, hit.lead, hit.start, tokens.ends[last],
+        " ".join([hit.key, *tokens.keys[i : last + 1]]),
+    )  # fmt: skip
+    sector_hit.actors = [ActorForm(actor_id, "", False, False, False)]
+    refiner.extra.append(sector_hit)
+    for j in range(i, last + 1):
+        refiner.owner[j] = sector_hit
+
+
+def _agent_free(refiner: Refiner, i: int) -> bool:
+    """Word ``i`` is in no hit, or only in a one-word place reading ("Police" is a town in
+    Poland, "Army" none): an agent noun of the lexicon is not a place name."""
+    owner = refiner.owner.get(i)
+    if owner is None or not (owner.actors or owner.places):
+        return True
+    return not owner.actors and owner.first == owner.last == i
+
+
+def bare_agents(refiner: Refiner) -> None:
+    """A bare agent noun ("police", "the army", "rebels", "parliament") in a sentence that
+    names exactly one state is that state's sector: news names the country once and then
+    says "police" (PLOVER codes it so). A sentence naming no state, or several, gives
+    nothing: guessing among them would be wrong too often. Only the state's apparatus and
+    its armed opposition (:data:`BARE_AGENT_SECTORS`), never the vague heads
+    (:data:`VAGUE_AGENTS`)."""
+    index = refiner.actors
+    if not index.agent_words:
+        return
+    tokens = refiner.tokens
+    raws = tokens.raws
+    sentence = tokens.sentence
+    # The states each sentence names (by name, possessive or demonym).
+    sentence_of: list[int] = []
+    current = -1
+    for i in range(len(raws)):
+        if sentence[i]:
+            current += 1
+        sentence_of.append(current)
+    # The countries each sentence names: its states (by name, possessive or demonym) and its
+    # actors of one country ("the Sudanese army", "Vucic").
+    countries: dict[int, set[str]] = {}
+    for hit in [*refiner.hits, *refiner.extra]:
+        for f in hit.actors:
+            own = index.by_id[f.actor_id].countries
+            if len(own) == 1:
+                countries.setdefault(sentence_of[hit.first], set()).update(own)
+    if not countries:
+        return
+    i = 0
+    while i < len(raws):
+        named = countries.get(sentence_of[i])
+        if named is None or len(named) != 1 or raws[i][0].isdigit() or not _agent_free(refiner, i):
+            i += 1
+            continue
+        found = index.agent_at(tokens, i, index.agent_words)
+        if found is None:
+            i += 1
+            continue
+        last, code = found
+        phrase = " ".join(r.lower() for r in raws[i : last + 1])
+        if (
+            code not in BARE_AGENT_SECTORS or phrase in VAGUE_AGENTS
+            or not all(_agent_free(refiner, j) for j in range(i, last + 1))
+            or any(raws[j][0].isupper() and not sentence[j] for j in range(i, last + 1))
+        ):  # fmt: skip
+            i = last + 1
+            continue  # a capitalised agent mid-sentence is a name ("the Defence Ministry")
+        state = index.state_of_country.get(next(iter(named)))
+        actor_id = index.sector_actor(state, code) if state else None
+        if actor_id is not None:
+            for j in range(i, last + 1):
+                owner = refiner.owner.get(j)
+                if owner is not None:
+                    owner.clear()  # "Police" the Polish town: a generic noun here
+            agent_hit = Hit(
+                i, last, i, tokens.starts[i], tokens.ends[last],
+                " ".join(tokens.keys[i : last + 1]),
+            )  # fmt: skip
+            agent_hit.actors = [ActorForm(actor_id, "", False, False, False)]
+            refiner.extra.append(agent_hit)
+            for j in range(i, last + 1):
+                refiner.owner[j] = agent_hit
+        i = last + 1
 
 
 def short_names(refiner: Refiner) -> None:

@@ -4,13 +4,14 @@ Each rule looks at a hit's neighbours in the text: a person who shares a place's
 Jordan", "Rebecca Jordan"), a fragment of a longer name the gazetteer lacks ("Suez Canal",
 "Ain Zara"), a sentence opener the text also writes in lowercase ("Hit"), "Iran-backed" (the
 state acts), "Duhok province" (the region, not the city), "in al-Baghdadi" (a place, not the
-man). The actor rules (:func:`sitrep.tag.actors.army`, :func:`sitrep.tag.actors.short_names`)
+man). The actor rules (:func:`sitrep.tag.actors.sector`, :func:`sitrep.tag.actors.bare_agents`,
+:func:`sitrep.tag.actors.short_names`)
 live with the actors.
 """
 
 from __future__ import annotations
 
-from sitrep.tag.actors import ActorIndex, army, short_names
+from sitrep.tag.actors import ActorIndex, bare_agents, sector, short_names
 from sitrep.tag.hits import Hit
 from sitrep.tag.output import VIA_EMBEDDED
 from sitrep.tag.places import lone_place, strong_reading
@@ -82,9 +83,10 @@ class Refiner:
             if one_word and hit.actors:
                 self._town_not_person(hit)
             if hit.actors:
-                army(self, hit)
+                sector(self, hit)
         self._propagate_surnames()
         short_names(self)
+        bare_agents(self)
         kept = [h for h in self.hits if h.actors or h.places]
         return sorted(kept + self.extra, key=lambda h: (h.first, h.last))
 
