@@ -45,6 +45,7 @@ Phoenix folder is ``ROOT.parent/shared/devsets/actors/phoenix-dictionaries``; th
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import json
 import os
@@ -244,6 +245,12 @@ def parse_actor_file(text: str) -> list[Entry]:
                 continue
             current = Entry(rest.strip(), codes=codes, countryinfo="CountryInfo" in comment)
             entries.append(current)
+    for entry in entries:
+        parts = split_acronym(entry.name)
+        if len(parts) == 2:
+            entry.name = parts[0]
+            entry.aliases.insert(0, parts[1])
+        entry.aliases = [part for alias in entry.aliases for part in split_acronym(alias)]
     return [e for e in entries if e.codes]
 
 
@@ -363,19 +370,34 @@ class Filters:
 
     zipf: Any  # wordfreq.zipf_frequency
     generic: frozenset[str]  # agent nouns, lower case: never an alias on their own
+    is_place: Any = None  # name -> a place (not a country) of that name exists
+    #: The tagger's keys (spelling folded: "Majoor" ~ "major") of common English words.
+    common_keys: frozenset[str] = frozenset()
+
+    def common_when_folded(self, word: str) -> bool:
+        from sitrep.gazetteer import normalise_place_name
+
+        return self.common(word) or normalise_place_name(word) in self.common_keys
 
     def common(self, word: str) -> bool:
         return bool(self.zipf(word.lower(), "en") >= COMMON_WORD_ZIPF)
 
 
-def clean_name(raw: str, acronyms: frozenset[str], filters: Filters) -> str | None:
+def clean_name(
+    raw: str, acronyms: frozenset[str], filters: Filters, *, words_ok: bool = False
+) -> str | None:
     """A Phoenix name (``SUDAN_PEOPLE'S_LIBERATION_ARMY``) as text ("Sudan People's
     Liberation Army"), or None when it is not a usable name.
 
     Left out: catalogue forms with parentheses, commas, slashes or digits; names with fewer
     than :data:`MIN_LETTERS` letters; a bare generic agent noun ("police", "government"); a
     single word that is a common English word (see :data:`COMMON_WORD_ZIPF`); an acronym
-    that spells a common word in lower case.
+    that spells a common word in lower case. ``words_ok`` keeps frequent words: a state's
+    own names and demonyms ("Nigerian", "Thai", "Swiss") are frequent because they are names,
+    and the state loop vets them otherwise.
+
+    A trailing parenthesised acronym ("LIBERATION_TIGERS_OF_TAMIL_EELAM_(LTTE)_") is left
+    to :func:`split_acronym`.
     """
     text = raw.replace("_", " ").strip(" .-'")
     if not text or _BAD_CHARS.search(text) or not text.isascii():
@@ -390,13 +412,21 @@ def clean_name(raw: str, acronyms: frozenset[str], filters: Filters) -> str | No
     lower = cased.lower()
     if lower in filters.generic:
         return None
-    if len(words) == 1:
+    if len(words) == 1 and not words_ok:
         bare = words[0].replace(".", "")
         is_acronym = cased.replace(".", "").isupper()
         threshold = ACRONYM_WORD_ZIPF if is_acronym else COMMON_WORD_ZIPF
         if filters.zipf(bare.lower(), "en") >= threshold:
             return None
     return cased
+
+
+def split_acronym(raw: str) -> list[str]:
+    """``NAME_(ACRONYM)_`` -> the name and the acronym, as two Phoenix names; else [raw]."""
+    match = re.fullmatch(r"\s*(.+?)[_\s]*\(([A-Z][A-Z0-9.-]{1,7})\)[_\s]*", raw)
+    if match is None:
+        return [raw]
+    return [match.group(1), match.group(2)]
 
 
 def _case_word(word: str, acronyms: frozenset[str], first: bool) -> str:
@@ -664,7 +694,9 @@ def build(inputs: Inputs, gazetteer: CountryNames | None = None) -> dict[str, An
 
     gazetteer = gazetteer or CountryNames()
     agents = parse_agents(inputs.agents)
-    filters = Filters(zipf_frequency, frozenset(agents))
+    filters = Filters(
+        zipf_frequency, frozenset(agents), gazetteer.is_place, _common_keys(zipf_frequency)
+    )
     hand_ids, hand_demonyms = _hand_states(inputs.hand)
     states = _iso_states(hand_ids)
     by_name = _country_by_name(states)
@@ -678,7 +710,7 @@ def build(inputs: Inputs, gazetteer: CountryNames | None = None) -> dict[str, An
     org_words = _org_words(agents, nonstate, international, country_entries)
     given_names = frozenset(
         _raw_words(e.name)[0].lower() for e in country_entries if e.countryinfo and e.name
-    )
+    ) | _given_names()
 
     built: dict[str, Built] = {}
     # 1. States. Their names: ISO (pycountry), country-converter, GeoNames; of Phoenix's
@@ -697,7 +729,7 @@ def build(inputs: Inputs, gazetteer: CountryNames | None = None) -> dict[str, An
         state = states[alpha3]
         initials = {_initials(n.split()) for n in (state.name, *state.aliases) if " " in n}
         for phoenix_name in (entry.name, *entry.aliases):
-            name = clean_name(phoenix_name, acronyms, filters)
+            name = clean_name(phoenix_name, acronyms, filters, words_ok=True)
             if name is None:
                 continue
             words = set(re.findall(r"[a-z]+", _fold(name).lower()))
@@ -747,6 +779,7 @@ def build(inputs: Inputs, gazetteer: CountryNames | None = None) -> dict[str, An
                 existing.countries.extend(c for c in found.countries if c not in existing.countries)
             # else: a name that two kinds of actor share: the first (a state's) keeps it.
 
+    _country_from_name(built)
     _resolve_clashes(built)
     actors = [built[k].to_json() for k in sorted(built)]
     for checked in actors:
@@ -788,6 +821,31 @@ def _state_of_header(
     if len(code) == 6 and named is not None and code[:3] in states:
         return named  # UNITED_STATES_VIRGIN_ISLANDS [USAVIR]
     return None
+
+
+#: Given names world-wide (names-dataset, shipped for the tagger by tools/build_names.py):
+#: a word that is someone's given name ("Ramadan", "Badia") is no one's surname alias.
+NAMES_FILE: Final = DATA / "names" / "person_names.tsv.gz"
+
+
+def _common_keys(zipf: Any) -> frozenset[str]:
+    """The tagger's keys of the English words at least as frequent as
+    :data:`COMMON_WORD_ZIPF`: a one-word alias whose key is one of them ("Majoor" folds to
+    "major") would tag the common word."""
+    from wordfreq import top_n_list
+
+    from sitrep.gazetteer import normalise_place_name
+
+    words = [w for w in top_n_list("en", 20_000) if w.isalpha()]
+    return frozenset(normalise_place_name(w) for w in words if zipf(w, "en") >= COMMON_WORD_ZIPF)
+
+
+def _given_names() -> frozenset[str]:
+    if not NAMES_FILE.is_file():
+        return frozenset()
+    with gzip.open(NAMES_FILE, "rt", encoding="utf-8") as handle:
+        rows = [line.rstrip("\n").split("\t") for line in handle if not line.startswith("#")]
+    return frozenset(r[0].lower() for r in rows if len(r) >= 2 and r[1] != "-")
 
 
 def _org_words(
@@ -840,7 +898,9 @@ def _actor_of(
             return None
         # A surname alone names the person only when it is not a common word (and, below,
         # when no other actor claims it).
-        aliases = [a for a in aliases if len(a.split()) > 1 or not filters.common(a)]
+        aliases = [a for a in aliases if len(a.split()) > 1 or not filters.common_when_folded(a)]
+        if any(r["code"] == f"{prefix}GOV" for r in roles if "country" in r):
+            aliases.extend(_surname_forms(name, filters, given_names))
         countries = sorted({r["country"] for r in roles if "country" in r})
         return Built(snake_id(name), name, "person", countries, aliases, roles=roles)
     sector = next((first[i : i + 3] for i in range(3, len(first), 3)
@@ -864,6 +924,29 @@ def _actor_of(
     return Built(snake_id(name), name, kind, [country] if country else [], aliases, parent=parent)
 
 
+_PARTICLES: Final = frozenset({"al", "el", "de", "da", "van", "von", "bin", "ben", "ould"})
+_SUFFIXES: Final = frozenset({"jr", "sr", "ii", "iii", "iv"})
+
+
+def _surname_forms(name: str, filters: Filters, given_names: frozenset[str]) -> list[str]:
+    """ "Mugabe", "al-Bashir" for a head of state or government (a role coded exactly
+    ``<country>GOV``): news names them by surname ("President Mugabe"). Not when the surname
+    is a common word or someone's given name; a surname two actors share is dropped later."""
+    words = [w for w in name.split() if w.lower().strip(".") not in _SUFFIXES]
+    if len(words) < 2:
+        return []
+    last = words[-1]
+    lower = last.lower()
+    if filters.common_when_folded(last) or len(last) < 4 or lower in filters.generic:
+        return []  # "Crook" is a criminal, not Kenneth Roy Crook
+    if filters.is_place(last):
+        return []  # "Badia"
+    forms = [] if last.lower() in given_names else [last]
+    if len(words) > 2 and words[-2].lower() in _PARTICLES:
+        forms.append(f"{words[-2].lower()}-{last}")  # "al-Bashir", though Bashir is a name
+    return forms
+
+
 def _role(code: Code, alpha2: Mapping[str, str]) -> dict[str, Any] | None:
     """A person's role from a code: country, sector, CAMEO code and validity dates."""
     text = code.code
@@ -884,6 +967,28 @@ def _role(code: Code, alpha2: Mapping[str, str]) -> dict[str, Any] | None:
     if code.valid_until:
         role["valid_until"] = code.valid_until.isoformat()
     return role
+
+
+def _country_from_name(built: dict[str, Built]) -> None:
+    """An armed group, party or NGO that Phoenix gives no country but whose names name
+    exactly one state ("National Union for the Total Independence of Angola" -> AO) belongs
+    to that state."""
+    forms: dict[str, str] = {}
+    for actor in built.values():
+        if actor.type == "state":
+            for form in (actor.name, *actor.aliases, *actor.demonyms):
+                if len(form) > 3:
+                    forms.setdefault(form.lower(), actor.countries[0])
+    pattern = re.compile(
+        r"\b(" + "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)) + r")\b"
+    )
+    for actor in built.values():
+        if actor.countries or actor.type not in ("armed_group", "political_party", "ngo"):
+            continue
+        found = {forms[m] for n in (actor.name, *actor.aliases)
+                 for m in pattern.findall(n.lower())}  # fmt: skip
+        if len(found) == 1:
+            actor.countries = sorted(found)
 
 
 def _resolve_clashes(built: dict[str, Built]) -> None:

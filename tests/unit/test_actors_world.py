@@ -395,3 +395,59 @@ def test_builder_is_deterministic(tmp_path: Path) -> None:
     assert outputs[0] == outputs[1]
     document = json.loads(outputs[0])
     assert [a["id"] for a in document["actors"]] == sorted(a["id"] for a in document["actors"])
+
+
+# --------------------------------------------------------------------------------------------
+# The tagger's use of it
+
+
+def test_fast_form_keys_equal_the_tokeniser_keys(world: ActorDictionary) -> None:
+    from sitrep.tag.actors import form_key
+    from sitrep.tag.tokens import stream_key
+
+    forms = {form for actor in world.actors for form in actor.surface_forms}
+    assert [f for f in forms if form_key(f) != stream_key(f)] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase", "actor_id"),
+    [
+        ("Serbian police arrested 20 people in Belgrade.", "Serbian police", "serbia.cop"),
+        ("Sudan's army clashed with the RSF.", "Sudan's army", "sudanese_armed_forces"),
+        ("Haitian rebels seized the town.", "Haitian rebels", "haiti.reb"),
+        ("Vucic said police would investigate.", "police", "serbia.cop"),
+        ("Moscow said it would respond.", "Moscow", "russian_government"),
+        ("The Khartoum government denied it.", "Khartoum government", "sudan.gov"),
+    ],
+)
+def test_tagger_reads_state_sectors(text: str, phrase: str, actor_id: str) -> None:
+    from sitrep.tag import get_tagger
+
+    tags = get_tagger().tag_text(text)
+    found = {a.id: a for a in tags.actors}
+    assert actor_id in found, [a.id for a in tags.actors]
+    start = text.index(phrase)
+    assert (start, start + len(phrase)) in found[actor_id].spans
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Police later arrived.",  # no state in the sentence
+        "Serbia and Croatia said police would meet.",  # two states: whose police?
+        "President Bush threatened Russia.",  # a title before a name
+        "Protesters marched in Moscow on Sunday.",  # a capital as a place
+    ],
+)
+def test_tagger_does_not_guess_a_sector(text: str) -> None:
+    from sitrep.tag import get_tagger
+
+    tags = get_tagger().tag_text(text)
+    assert not [a.id for a in tags.actors if a.sector and a.type == "state_sector"]
+
+
+def test_ethnic_demonym_is_not_the_state() -> None:
+    from sitrep.tag import get_tagger
+
+    tags = get_tagger().tag_text("Ethnic Albanians protested in the town.")
+    assert "albania" not in {a.id for a in tags.actors}

@@ -54,7 +54,17 @@ BARE_AGENT_SECTORS: Final = frozenset({"GOV", "MIL", "COP", "SPY", "LEG", "JUD",
 VAGUE_AGENTS: Final = word_set(
     "official officials leader leaders forces force party parties authority"
 )
+#: Verbs by which news makes a capital speak for its government ("Moscow said", "Beijing
+#: warned"): communication and stance verbs, nothing a city can do as a place.
+SPEECH_VERBS: Final = word_set(
+    """said says say told warned warns accused accuses announced announces denied denies
+    rejected rejects demanded demands threatened threatens urged urges condemned condemns
+    protested protests insisted insists confirmed confirms criticised criticized criticises
+    criticizes welcomed welcomes responded responds vowed vows accepted accepts refused refuses
+    agreed agrees insists complained complains claimed claims"""
+)
 _NAME_GAP: Final = re.compile(r"[ -]")
+_STANCE_PREFIXES: Final = word_set("anti pro non")
 
 
 def form_key(form: str) -> str:
@@ -328,7 +338,7 @@ def sector(refiner: Refiner, hit: Hit) -> None:
         return
     index = refiner.actors
     state = next((f.actor_id for f in hit.actors if index.state_countries(f)), None)
-    if state is None:
+    if state is None or _against_or_for(refiner, hit):
         return
     i = refiner.next_index(hit)
     if i < 0:
@@ -360,6 +370,31 @@ def sector(refiner: Refiner, hit: Hit) -> None:
         refiner.owner[j] = sector_hit
 
 
+def _against_or_for(refiner: Refiner, hit: Hit) -> bool:
+    """ "anti-Syria journalist", "pro-Iran militia": the state is the cause, not the owner."""
+    gap = refiner.tokens.gaps[hit.lead]
+    return hit.lead > 0 and "-" in gap and refiner.word_before(hit) in _STANCE_PREFIXES
+
+
+def ethnic_group(refiner: Refiner, hit: Hit) -> None:
+    """ "ethnic Albanians", "ethnic Turks": a people, not the state (the ethnic Albanians of
+    Kosovo are not Albania's actors, nor is Albania a place of the story through them)."""
+    if (
+        hit.actors and hit.lead > 0 and refiner.word_before(hit) == "ethnic"
+        and all(f.demonym for f in hit.actors)
+    ):  # fmt: skip
+        hit.clear()
+
+
+def _title_of_name(tokens: Tokens, last: int) -> bool:
+    """The agent is a title before a name ("President Bush", "Police Chief Ali Hassan")."""
+    nxt = last + 1
+    return (
+        nxt < len(tokens.raws) and tokens.joined[nxt] and tokens.raws[nxt][0].isupper()
+        and not tokens.sentence[nxt]
+    )  # fmt: skip
+
+
 def _agent_free(refiner: Refiner, i: int) -> bool:
     """Word ``i`` is in no hit, or only in a one-word place reading ("Police" is a town in
     Poland, "Army" none): an agent noun of the lexicon is not a place name."""
@@ -367,6 +402,52 @@ def _agent_free(refiner: Refiner, i: int) -> bool:
     if owner is None or not (owner.actors or owner.places):
         return True
     return not owner.actors and owner.first == owner.last == i
+
+
+def _capital_of(index: ActorIndex, hit: Hit) -> str | None:
+    """The state whose capital a place-only hit names, when the capital is its most
+    important reading (Paris the capital, not Paris, Texas), else None."""
+    capitals = [p for p in hit.places if p.feature_code == "PPLC"]
+    if not capitals or hit.actors:
+        return None
+    capital = max(capitals, key=lambda p: (p.importance, p.population))
+    rank = (capital.importance, capital.population)
+    if any((p.importance, p.population) > rank and p.country != capital.country
+           for p in hit.places):  # fmt: skip
+        return None
+    return index.state_of_country.get(capital.country)
+
+
+def capital_government(refiner: Refiner, hit: Hit) -> None:
+    """A capital that speaks or governs is its state's government (metonymy): "Moscow said",
+    "Beijing warned" -> the GOV sector; "the Khartoum government", "the Kabul regime" ->
+    the sector the agent noun names. The capital stays a place; it is never the state
+    itself (a place is not a state, see actors.yaml)."""
+    index = refiner.actors
+    i = refiner.next_index(hit)
+    if i < 0 or not hit.places or hit.first in refiner.title:
+        return
+    state = _capital_of(index, hit)
+    if state is None:
+        return
+    tokens = refiner.tokens
+    found = index.agent_at(tokens, i, index.agent_words) if index.agent_words else None
+    if found is None and tokens.raws[i].lower() in SPEECH_VERBS:
+        code, last, end = "GOV", hit.last, hit.end
+    elif found is not None and all(refiner.free(j) for j in range(i, found[0] + 1)):
+        last, code = found
+        end = tokens.ends[last]
+    else:
+        return
+    actor_id = index.sector_actor(state, code)
+    if actor_id is None:
+        return
+    government = Hit(hit.first, last, hit.lead, hit.start, end,
+                     " ".join(tokens.keys[hit.first : last + 1]))  # fmt: skip
+    government.actors = [ActorForm(actor_id, "", False, False, False)]
+    refiner.extra.append(government)
+    for j in range(hit.last + 1, last + 1):
+        refiner.owner[j] = government
 
 
 def bare_agents(refiner: Refiner) -> None:
@@ -415,9 +496,12 @@ def bare_agents(refiner: Refiner) -> None:
             code not in BARE_AGENT_SECTORS or phrase in VAGUE_AGENTS
             or not all(_agent_free(refiner, j) for j in range(i, last + 1))
             or any(raws[j][0].isupper() and not sentence[j] for j in range(i, last + 1))
+            or _title_of_name(tokens, last)
         ):  # fmt: skip
+            # A capitalised agent mid-sentence is a name ("the Defence Ministry"); one before
+            # a name is that person's title ("President Bush"), whoever's president he is.
             i = last + 1
-            continue  # a capitalised agent mid-sentence is a name ("the Defence Ministry")
+            continue
         state = index.state_of_country.get(next(iter(named)))
         actor_id = index.sector_actor(state, code) if state else None
         if actor_id is not None:

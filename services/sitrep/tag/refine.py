@@ -5,13 +5,20 @@ Jordan", "Rebecca Jordan"), a fragment of a longer name the gazetteer lacks ("Su
 "Ain Zara"), a sentence opener the text also writes in lowercase ("Hit"), "Iran-backed" (the
 state acts), "Duhok province" (the region, not the city), "in al-Baghdadi" (a place, not the
 man). The actor rules (:func:`sitrep.tag.actors.sector`, :func:`sitrep.tag.actors.bare_agents`,
-:func:`sitrep.tag.actors.short_names`)
+:func:`sitrep.tag.actors.ethnic_group`, :func:`sitrep.tag.actors.short_names`)
 live with the actors.
 """
 
 from __future__ import annotations
 
-from sitrep.tag.actors import ActorIndex, bare_agents, sector, short_names
+from sitrep.tag.actors import (
+    ActorIndex,
+    bare_agents,
+    capital_government,
+    ethnic_group,
+    sector,
+    short_names,
+)
 from sitrep.tag.hits import Hit
 from sitrep.tag.output import VIA_EMBEDDED
 from sitrep.tag.places import lone_place, strong_reading
@@ -83,7 +90,11 @@ class Refiner:
             if one_word and hit.actors:
                 self._town_not_person(hit)
             if hit.actors:
+                ethnic_group(self, hit)
+            if hit.actors:
                 sector(self, hit)
+            elif hit.places:
+                capital_government(self, hit)
         self._propagate_surnames()
         short_names(self)
         bare_agents(self)
