@@ -130,6 +130,9 @@ ACRONYM_WORD_ZIPF: Final = 4.5
 #: Acronyms and aliases shorter than this (letters) are left to the hand dictionary, which
 #: curates the few that are safe (UN, EU, US).
 MIN_LETTERS: Final = 3
+#: A place at least this important (population) elsewhere still makes a country's alias a
+#: place name; smaller namesakes abroad do not.
+BIG_PLACE: Final = 100_000
 #: Two-digit Phoenix years below this are 20yy, others 19yy (the data dates from 2014 and
 #: writes years before 1930 with four digits).
 YEAR_PIVOT: Final = 30
@@ -373,6 +376,8 @@ class Filters:
     is_place: Any = None  # name -> a place (not a country) of that name exists
     #: The tagger's keys (spelling folded: "Majoor" ~ "major") of common English words.
     common_keys: frozenset[str] = frozenset()
+    #: The tagger's keys of given names.
+    given_keys: frozenset[str] = frozenset()
 
     def common_when_folded(self, word: str) -> bool:
         from sitrep.gazetteer import normalise_place_name
@@ -562,6 +567,30 @@ def _is_demonym(name: str, state: State, zipf: Any) -> bool:
     return last[:3] in stems or zipf(last, "en") >= 3.0
 
 
+def _people_nouns(
+    demonyms: Sequence[str], zipf: Any, given_names: frozenset[str], states: Mapping[str, str]
+) -> list[str]:
+    """ "Serb(s)", "Croat(s)", "Turk(s)", "Czech(s)": the people noun English makes by
+    dropping "-ian"/"-ish" from the adjective, kept when English uses its plural (Zipf
+    >= 2.5), and it is not a common word ("Span"), a given name ("Dan", "Roman", "Finn") or
+    a state's name ("Niger", "Jordan")."""
+    found: list[str] = []
+    for demonym in demonyms:
+        lower = demonym.lower()
+        suffix = next((s for s in ("ian", "ish") if lower.endswith(s)), None)
+        if suffix is None or " " in demonym:
+            continue
+        stem = demonym[: -len(suffix)]
+        key = stem.lower()
+        if (
+            len(stem) < 4 or zipf(key, "en") >= COMMON_WORD_ZIPF or key in given_names
+            or alias_key(stem) in states or zipf(key + "s", "en") < 2.5
+        ):  # fmt: skip
+            continue
+        found.extend([stem, stem + "s"])
+    return found
+
+
 def _demonym_plural(demonym: str, zipf: Any) -> str | None:
     """"Haitians" beside "Haitian", when English uses that plural."""
     if demonym.lower().endswith(("ese", "ish", "ch", "ss", "s", "men")):
@@ -672,17 +701,20 @@ class CountryNames:
         self._keys = {cc: {alias_key(n) for n in ns} for cc, ns in self.names.items()}
         self._places = {k: set(v) for k, v in (places or {}).items()}
 
-    def is_place(self, name: str) -> bool:
-        """A populated place or region of that exact name (not a country) exists."""
+    def is_place(self, name: str, country: str | None = None) -> bool:
+        """A populated place or region of that exact name (not a country) exists; with
+        ``country``: in that country, or a big one (:data:`BIG_PLACE`) elsewhere, so that a
+        village called "Argentine" does not take the adjective from Argentina."""
         key = alias_key(name)
         if key in self._places:
-            return True
+            return country is None or country in self._places[key]
         if self._lookup is None:
             return False
         return any(
             not p.is_country and key in (alias_key(p.name), alias_key(p.ascii_name))
+            and (country is None or p.country == country or p.importance >= BIG_PLACE)
             for p in self._lookup(name)
-        )
+        )  # fmt: skip
 
     def names_country(self, name: str, country: str) -> bool:
         return alias_key(name) in self._keys.get(country, set())
@@ -711,6 +743,12 @@ def build(inputs: Inputs, gazetteer: CountryNames | None = None) -> dict[str, An
     given_names = frozenset(
         _raw_words(e.name)[0].lower() for e in country_entries if e.countryinfo and e.name
     ) | _given_names()
+    from sitrep.gazetteer import normalise_place_name
+
+    filters = Filters(
+        filters.zipf, filters.generic, filters.is_place, filters.common_keys,
+        frozenset(normalise_place_name(g) for g in given_names),
+    )  # fmt: skip
 
     built: dict[str, Built] = {}
     # 1. States. Their names: ISO (pycountry), country-converter, GeoNames; of Phoenix's
@@ -733,7 +771,9 @@ def build(inputs: Inputs, gazetteer: CountryNames | None = None) -> dict[str, An
             if name is None:
                 continue
             words = set(re.findall(r"[a-z]+", _fold(name).lower()))
-            if gazetteer.is_place(name) and not gazetteer.names_country(name, state.alpha2):
+            if gazetteer.is_place(name, state.alpha2) and not gazetteer.names_country(
+                name, state.alpha2
+            ):
                 continue  # Khartoum, Port Sudan, Zurich: places, not the state
             if _is_demonym(name, state, zipf_frequency):
                 state.demonyms.append(name)
@@ -743,7 +783,8 @@ def build(inputs: Inputs, gazetteer: CountryNames | None = None) -> dict[str, An
     for state in states.values():
         demonyms = hand_demonyms.get(state.alpha2) or state.demonyms
         plurals = [p for p in (_demonym_plural(d, zipf_frequency) for d in demonyms) if p]
-        demonyms = list(dict.fromkeys([*demonyms, *plurals]))
+        stems = _people_nouns(demonyms, zipf_frequency, given_names, by_name)
+        demonyms = list(dict.fromkeys([*demonyms, *plurals, *stems]))
         actor = Built(state.id, state.name, "state", [state.alpha2])
         actor.aliases = [a for a in dict.fromkeys(state.aliases) if a not in demonyms]
         actor.demonyms = demonyms
@@ -941,7 +982,10 @@ def _surname_forms(name: str, filters: Filters, given_names: frozenset[str]) -> 
         return []  # "Crook" is a criminal, not Kenneth Roy Crook
     if filters.is_place(last):
         return []  # "Badia"
-    forms = [] if last.lower() in given_names else [last]
+    from sitrep.gazetteer import normalise_place_name
+
+    given = last.lower() in given_names or normalise_place_name(last) in filters.given_keys
+    forms = [] if given else [last]  # "Omaar" folds to the given name "Omar"
     if len(words) > 2 and words[-2].lower() in _PARTICLES:
         forms.append(f"{words[-2].lower()}-{last}")  # "al-Bashir", though Bashir is a name
     return forms

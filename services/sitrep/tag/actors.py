@@ -63,6 +63,13 @@ SPEECH_VERBS: Final = word_set(
     criticizes welcomed welcomes responded responds vowed vows accepted accepts refused refuses
     agreed agrees insists complained complains claimed claims"""
 )
+#: Words that may stand between a capital and its verb ("Beirut again rejected", "Moscow has
+#: said"): auxiliaries and a few adverbs of time and manner.
+_BEFORE_VERB: Final = word_set(
+    """has have had will would may might could should must is was again also once then now
+    today yesterday still already reportedly officially publicly repeatedly strongly firmly
+    quickly immediately"""
+)
 _NAME_GAP: Final = re.compile(r"[ -]")
 _STANCE_PREFIXES: Final = word_set("anti pro non")
 
@@ -395,6 +402,26 @@ def _title_of_name(tokens: Tokens, last: int) -> bool:
     )  # fmt: skip
 
 
+_PLACE_PREPOSITIONS: Final = word_set("in of from at")
+
+
+def _country_after(tokens: Tokens, place_hits: dict[int, Hit], last: int) -> str | None:
+    """ "rebels in Darfur", "the government of Sindh province": the country of the place
+    right after the agent, when every reading of that place is in one country."""
+    j = last + 2
+    if j >= len(tokens.raws) or tokens.raws[last + 1].lower() not in _PLACE_PREPOSITIONS:
+        return None
+    if tokens.sentence[last + 1] or tokens.sentence[j]:
+        return None
+    hit = place_hits.get(j)
+    if hit is None and tokens.articles[j]:
+        hit = place_hits.get(j + 1)  # "in the Sahel"
+    if hit is None:
+        return None
+    found = {p.country for p in hit.places}
+    return next(iter(found)) if len(found) == 1 and "" not in found else None
+
+
 def _agent_free(refiner: Refiner, i: int) -> bool:
     """Word ``i`` is in no hit, or only in a one-word place reading ("Police" is a town in
     Poland, "Army" none): an agent noun of the lexicon is not a place name."""
@@ -418,21 +445,47 @@ def _capital_of(index: ActorIndex, hit: Hit) -> str | None:
     return index.state_of_country.get(capital.country)
 
 
+def _speaks(tokens: Tokens, i: int) -> bool:
+    """A speech or stance verb at word ``i``, or after auxiliaries and adverbs from there
+    (same sentence)."""
+    raws = tokens.raws
+    for j in range(i, min(len(raws), i + 3)):
+        if j > i and tokens.sentence[j]:
+            return False
+        word = raws[j].lower()
+        if word in SPEECH_VERBS:
+            return True
+        if word not in _BEFORE_VERB:
+            return False
+    return False
+
+
+def _spoken_to(refiner: Refiner, hit: Hit) -> bool:
+    """The capital is the object of a speech or stance verb ("accused Washington", "urged
+    Tehran")."""
+    return (
+        hit.lead > 0 and not refiner.tokens.sentence[hit.lead]
+        and refiner.word_before(hit) in SPEECH_VERBS
+    )  # fmt: skip
+
+
 def capital_government(refiner: Refiner, hit: Hit) -> None:
     """A capital that speaks or governs is its state's government (metonymy): "Moscow said",
     "Beijing warned" -> the GOV sector; "the Khartoum government", "the Kabul regime" ->
     the sector the agent noun names. The capital stays a place; it is never the state
     itself (a place is not a state, see actors.yaml)."""
     index = refiner.actors
+    if not hit.places or hit.first in refiner.title:
+        return
     i = refiner.next_index(hit)
-    if i < 0 or not hit.places or hit.first in refiner.title:
+    if i < 0 and not _spoken_to(refiner, hit):
         return
     state = _capital_of(index, hit)
     if state is None:
         return
     tokens = refiner.tokens
-    found = index.agent_at(tokens, i, index.agent_words) if index.agent_words else None
-    if found is None and tokens.raws[i].lower() in SPEECH_VERBS:
+    found = index.agent_at(tokens, i, index.agent_words) if index.agent_words and i >= 0 else None
+    if found is None and ((i >= 0 and _speaks(tokens, i)) or _spoken_to(refiner, hit)):
         code, last, end = "GOV", hit.last, hit.end
     elif found is not None and all(refiner.free(j) for j in range(i, found[0] + 1)):
         last, code = found
@@ -478,19 +531,27 @@ def bare_agents(refiner: Refiner) -> None:
             own = index.by_id[f.actor_id].countries
             if len(own) == 1:
                 countries.setdefault(sentence_of[hit.first], set()).update(own)
-    if not countries:
-        return
+    starts = {h.first: h for h in refiner.hits if h.places and not h.actors}
     i = 0
     while i < len(raws):
-        named = countries.get(sentence_of[i])
-        if named is None or len(named) != 1 or raws[i][0].isdigit() or not _agent_free(refiner, i):
+        named = countries.get(sentence_of[i], set())
+        if raws[i][0].isdigit() or not _agent_free(refiner, i):
             i += 1
             continue
+        if i > 0 and not sentence[i] and tokens.joined[i] and raws[i - 1][0].isupper():
+            i += 1  # "Kampuchean guerrilla", "Three US servicemen": a modifier we do not
+            continue  # know names whose agent it is; no guess
         found = index.agent_at(tokens, i, index.agent_words)
         if found is None:
             i += 1
             continue
         last, code = found
+        where = _country_after(tokens, starts, last)
+        if where is not None:
+            named = {where}  # "rebels in Darfur": the place's country, named or not
+        if len(named) != 1:
+            i = last + 1
+            continue
         phrase = " ".join(r.lower() for r in raws[i : last + 1])
         if (
             code not in BARE_AGENT_SECTORS or phrase in VAGUE_AGENTS
