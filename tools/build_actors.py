@@ -431,7 +431,10 @@ def split_acronym(raw: str) -> list[str]:
     match = re.fullmatch(r"\s*(.+?)[_\s]*\(([A-Z][A-Z0-9.-]{1,7})\)[_\s]*", raw)
     if match is None:
         return [raw]
-    return [match.group(1), match.group(2)]
+    name, acronym = match.group(1), match.group(2)
+    if acronym.replace(".", "") != _initials(_raw_words(name)):
+        return [name]  # "KOREA_(NORTH)_": a qualifier, not the name's acronym
+    return [name, acronym]
 
 
 def _case_word(word: str, acronyms: frozenset[str], first: bool) -> str:
