@@ -374,15 +374,21 @@ class Filters:
     zipf: Any  # wordfreq.zipf_frequency
     generic: frozenset[str]  # agent nouns, lower case: never an alias on their own
     is_place: Any = None  # name -> a place (not a country) of that name exists
-    #: The tagger's keys (spelling folded: "Majoor" ~ "major") of common English words.
-    common_keys: frozenset[str] = frozenset()
+    #: The tagger's keys (spelling folded: "Majoor" ~ "major", "Mann" ~ "man") of English
+    #: words with their frequencies.
+    folded: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     #: The tagger's keys of given names.
     given_keys: frozenset[str] = frozenset()
 
-    def common_when_folded(self, word: str) -> bool:
+    def common_when_folded(self, word: str, threshold: float = COMMON_WORD_ZIPF) -> bool:
+        """A common word, or one the tagger's folding makes another common word."""
         from sitrep.gazetteer import normalise_place_name
 
-        return self.common(word) or normalise_place_name(word) in self.common_keys
+        if self.common(word):
+            return True
+        lower = word.lower()
+        others = self.folded.get(normalise_place_name(word), {})
+        return any(f >= threshold for w, f in others.items() if w != lower)
 
     def common(self, word: str) -> bool:
         return bool(self.zipf(word.lower(), "en") >= COMMON_WORD_ZIPF)
@@ -558,8 +564,11 @@ def _is_demonym(name: str, state: State, zipf: Any) -> bool:
     lower = name.lower()
     if not 1 <= len(words) <= 2 or lower.endswith(_NOT_DEMONYM_ENDINGS):
         return False
-    if not lower.endswith(_DEMONYM_SUFFIXES):
-        return False
+    suffix = next((x for x in sorted(_DEMONYM_SUFFIXES, key=len) if lower.endswith(x)), None)
+    if suffix is None or len(words[-1]) < len(suffix) + 3:
+        return False  # "Man" (Isle of Man) is no demonym, nor is "Men"
+    if zipf(words[-1].lower(), "en") >= 5.6:
+        return False  # the commonest words ("man", "woman") even when suffix-shaped
     names = [n.lower() for n in (state.name, *state.aliases)]
     if alias_key(name) in {alias_key(n) for n in names}:
         return False
@@ -730,7 +739,7 @@ def build(inputs: Inputs, gazetteer: CountryNames | None = None) -> dict[str, An
     gazetteer = gazetteer or CountryNames()
     agents = parse_agents(inputs.agents)
     filters = Filters(
-        zipf_frequency, frozenset(agents), gazetteer.is_place, _common_keys(zipf_frequency)
+        zipf_frequency, frozenset(agents), gazetteer.is_place, _folded_words(zipf_frequency)
     )
     hand_ids, hand_demonyms = _hand_states(inputs.hand)
     states = _iso_states(hand_ids)
@@ -749,7 +758,7 @@ def build(inputs: Inputs, gazetteer: CountryNames | None = None) -> dict[str, An
     from sitrep.gazetteer import normalise_place_name
 
     filters = Filters(
-        filters.zipf, filters.generic, filters.is_place, filters.common_keys,
+        filters.zipf, filters.generic, filters.is_place, filters.folded,
         frozenset(normalise_place_name(g) for g in given_names),
     )  # fmt: skip
 
@@ -761,7 +770,10 @@ def build(inputs: Inputs, gazetteer: CountryNames | None = None) -> dict[str, An
     distinctive = _distinctive_words(states)
     for state in states.values():
         for geonames_name in gazetteer.names.get(state.alpha2, ()):
-            if _plain_name(geonames_name):
+            if _plain_name(geonames_name) and not (
+                " " not in geonames_name and geonames_name != state.name
+                and filters.common_when_folded(geonames_name)
+            ):  # fmt: skip
                 state.aliases.append(geonames_name)
     for entry in country_entries:
         alpha3 = _state_of_header(entry, states, by_name)
@@ -780,6 +792,8 @@ def build(inputs: Inputs, gazetteer: CountryNames | None = None) -> dict[str, An
                 continue  # Khartoum, Port Sudan, Zurich: places, not the state
             if _is_demonym(name, state, zipf_frequency):
                 state.demonyms.append(name)
+            elif " " not in name and filters.common_when_folded(name):
+                continue  # "Mann" (Isle of Man) would tag "man"
             elif (gazetteer.names_country(name, state.alpha2) or words & distinctive[alpha3]
                   or name.replace(".", "").upper() in initials):  # fmt: skip
                 state.aliases.append(name)
@@ -872,16 +886,19 @@ def _state_of_header(
 NAMES_FILE: Final = DATA / "names" / "person_names.tsv.gz"
 
 
-def _common_keys(zipf: Any) -> frozenset[str]:
-    """The tagger's keys of the English words at least as frequent as
-    :data:`COMMON_WORD_ZIPF`: a one-word alias whose key is one of them ("Majoor" folds to
-    "major") would tag the common word."""
+def _folded_words(zipf: Any) -> dict[str, dict[str, float]]:
+    """The tagger's key of each of the 20,000 commonest English words -> those words and
+    their frequencies: a one-word alias with such a key ("Majoor" folds to "major") would
+    tag the common word."""
     from wordfreq import top_n_list
 
     from sitrep.gazetteer import normalise_place_name
 
-    words = [w for w in top_n_list("en", 20_000) if w.isalpha()]
-    return frozenset(normalise_place_name(w) for w in words if zipf(w, "en") >= COMMON_WORD_ZIPF)
+    folded: dict[str, dict[str, float]] = {}
+    for word in top_n_list("en", 20_000):
+        if word.isalpha():
+            folded.setdefault(normalise_place_name(word), {})[word] = zipf(word, "en")
+    return folded
 
 
 def _given_names() -> frozenset[str]:
@@ -968,7 +985,6 @@ def _actor_of(
     return Built(snake_id(name), name, kind, [country] if country else [], aliases, parent=parent)
 
 
-_PARTICLES: Final = frozenset({"al", "el", "de", "da", "van", "von", "bin", "ben", "ould"})
 _SUFFIXES: Final = frozenset({"jr", "sr", "ii", "iii", "iv"})
 
 
@@ -981,17 +997,16 @@ def _surname_forms(name: str, filters: Filters, given_names: frozenset[str]) -> 
         return []
     last = words[-1]
     lower = last.lower()
-    if filters.common_when_folded(last) or len(last) < 4 or lower in filters.generic:
+    if filters.common_when_folded(last, 3.0) or len(last) < 4 or lower in filters.generic:
         return []  # "Crook" is a criminal, not Kenneth Roy Crook
     if filters.is_place(last):
         return []  # "Badia"
     from sitrep.gazetteer import normalise_place_name
 
-    given = last.lower() in given_names or normalise_place_name(last) in filters.given_keys
-    forms = [] if given else [last]  # "Omaar" folds to the given name "Omar"
-    if len(words) > 2 and words[-2].lower() in _PARTICLES:
-        forms.append(f"{words[-2].lower()}-{last}")  # "al-Bashir", though Bashir is a name
-    return forms
+    if last.lower() in given_names or normalise_place_name(last) in filters.given_keys:
+        return []  # "Hamid"; "Omaar" folds to the given name "Omar" (and the tagger drops
+        # the article of "al-Hamid", so that is no way out)
+    return [last]
 
 
 def _role(code: Code, alpha2: Mapping[str, str]) -> dict[str, Any] | None:
