@@ -45,6 +45,7 @@ Phoenix folder is ``ROOT.parent/shared/devsets/actors/phoenix-dictionaries``; th
 from __future__ import annotations
 
 import argparse
+import difflib
 import gzip
 import hashlib
 import json
@@ -579,6 +580,16 @@ def _is_demonym(name: str, state: State, zipf: Any) -> bool:
     return last[:3] in stems or zipf(last, "en") >= 3.0
 
 
+def _misspelling(name: str, state: State) -> bool:
+    """One of Phoenix's recorded misspellings of the state's name ("Afganistan", "Ethopia",
+    "Quatar"): one word, close to the name (difflib ratio >= 0.85), so that a typo in a
+    story still names the state."""
+    if " " in name or " " in state.name:
+        return False
+    ratio = difflib.SequenceMatcher(None, name.lower(), state.name.lower()).ratio()
+    return ratio >= 0.85
+
+
 def _people_nouns(
     demonyms: Sequence[str], zipf: Any, given_names: frozenset[str], states: Mapping[str, str]
 ) -> list[str]:
@@ -795,7 +806,8 @@ def build(inputs: Inputs, gazetteer: CountryNames | None = None) -> dict[str, An
             elif " " not in name and filters.common_when_folded(name):
                 continue  # "Mann" (Isle of Man) would tag "man"
             elif (gazetteer.names_country(name, state.alpha2) or words & distinctive[alpha3]
-                  or name.replace(".", "").upper() in initials):  # fmt: skip
+                  or name.replace(".", "").upper() in initials
+                  or _misspelling(name, state)):  # fmt: skip
                 state.aliases.append(name)
     for state in states.values():
         demonyms = hand_demonyms.get(state.alpha2) or state.demonyms
@@ -838,6 +850,7 @@ def build(inputs: Inputs, gazetteer: CountryNames | None = None) -> dict[str, An
             # else: a name that two kinds of actor share: the first (a state's) keeps it.
 
     _country_from_name(built)
+    _initialisms(built, filters)
     _resolve_clashes(built)
     actors = [built[k].to_json() for k in sorted(built)]
     for checked in actors:
@@ -1029,6 +1042,23 @@ def _role(code: Code, alpha2: Mapping[str, str]) -> dict[str, Any] | None:
     if code.valid_until:
         role["valid_until"] = code.valid_until.isoformat()
     return role
+
+
+def _initialisms(built: dict[str, Built], filters: Filters) -> None:
+    """IGOs and armed groups are written by their initials ("OSCE", "ILO", "NPFL") more
+    often than Phoenix lists them: the initials of a name of three or more significant words
+    (4 to 6 letters, no common word) become an alias; two actors with the same initials lose
+    them both (see :func:`_resolve_clashes`)."""
+    for actor in built.values():
+        if actor.type not in ("igo", "armed_group"):
+            continue
+        words = [w for w in re.split(r"[\s-]+", actor.name) if w]
+        significant = [w for w in words if w.lower() not in _STOP_INITIALS]
+        if len(significant) < 3 or not all(w[:1].isalpha() for w in significant):
+            continue
+        initials = "".join(w[0] for w in significant).upper()
+        if 4 <= len(initials) <= 6 and not filters.common_when_folded(initials, 3.0):
+            actor.aliases.append(initials)
 
 
 def _country_from_name(built: dict[str, Built]) -> None:
