@@ -41,6 +41,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -269,9 +270,12 @@ class ActorDictionary(BaseModel):
     _state_of_form: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
-    def _consistent(self) -> ActorDictionary:
-        # The loader already checks this file by file (so it can name the file); checking again
-        # here keeps dictionaries built directly in code, e.g. in tests, just as trustworthy.
+    def _consistent(self, info: ValidationInfo) -> ActorDictionary:
+        # The loader already checks this file by file (so it can name the file) and says so in
+        # the context; checking here keeps dictionaries built directly in code, e.g. in
+        # tests, just as trustworthy.
+        if info.context and info.context.get("checked"):
+            return self
         ids: set[str] = set()
         for actor in self.actors:
             if actor.id in ids:
@@ -744,12 +748,15 @@ def load_actor_dictionary(paths: Sequence[Path] = (), *, world: bool = True) -> 
         _drop_superseded_sectors(actors, world_layer.ids)
 
     try:
-        return ActorDictionary(
-            version=version,
-            actors=tuple(actors.values()),
-            shared_aliases=frozenset(shared),
-            agents=agents,
-            world_version=world_version,
+        return ActorDictionary.model_validate(
+            {
+                "version": version,
+                "actors": tuple(actors.values()),
+                "shared_aliases": frozenset(shared),
+                "agents": agents,
+                "world_version": world_version,
+            },
+            context={"checked": True},  # every layer was checked as it was merged
         )
     finally:
         _KEY_MEMO.clear()

@@ -136,13 +136,20 @@ class ActorIndex:
         self._automaton: Any = ahocorasick.Automaton(ahocorasick.STORE_ANY)
         for key in dict.fromkeys([*self._forms, *self._blocking]):
             of_key = self._forms.get(key)
-            compacted = tuple((f, compact_letters(f.form)) for f in of_key) if of_key else ()
+            # (Only an acronym's spelling is compared: the rest need none.)
+            compacted = (
+                tuple((f, compact_letters(f.form) if f.exact_case else "") for f in of_key)
+                if of_key else ()
+            )  # fmt: skip
             all_exact = of_key is not None and all(f.exact_case for f in of_key)
             wrapped = f" {key} "
             payload = (len(wrapped), compacted, all_exact, key in self._blocking)
             self._automaton.add_word(wrapped, payload)
         self._automaton.make_automaton()
-        self.ancestors = {a.id: tuple(x.id for x in actors.ancestors(a.id)) for a in actors.actors}
+        self.ancestors = {
+            a.id: tuple(x.id for x in actors.ancestors(a.id)) if a.parent else ()
+            for a in actors.actors
+        }
         #: The stream keys of every demonym: capitalised, a demonym is no one's first name.
         self.demonym_keys = frozenset(word_info(d).key for a in actors.actors for d in a.demonyms)
         self.armies = self._national_armies()
