@@ -401,6 +401,14 @@ def test_builder_is_deterministic(tmp_path: Path) -> None:
 # The tagger's use of it
 
 
+def test_ascii_alias_keys_equal_the_unicode_folding(world: ActorDictionary) -> None:
+    from sitrep.actors import _alias_key_unicode
+
+    forms = {form for actor in world.actors for form in actor.surface_forms}
+    forms |= {"Al-Assad", "Assad`s  forces", " U.S.\tArmy ", "Kurdish-led"}
+    assert [f for f in forms if f.isascii() and alias_key(f) != _alias_key_unicode(f)] == []
+
+
 def test_fast_form_keys_equal_the_tokeniser_keys(world: ActorDictionary) -> None:
     from sitrep.tag.actors import form_key
     from sitrep.tag.tokens import stream_key

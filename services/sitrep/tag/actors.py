@@ -71,6 +71,9 @@ _BEFORE_VERB: Final = word_set(
     quickly immediately"""
 )
 _NAME_GAP: Final = re.compile(r"[ -]")
+# Words of letters and digits (str.isalnum: \w less the underscore) between single spaces or
+# hyphens.
+_PLAIN_FORM: Final = re.compile(r"[^\W_]+(?:[ -][^\W_]+)*")
 _STANCE_PREFIXES: Final = word_set("anti pro non")
 
 
@@ -82,10 +85,9 @@ def form_key(form: str) -> str:
     exactly what the tokeniser gives (a test checks every form of the shipped dictionary).
     Anything else (dots, apostrophes, marks, other gaps) takes the tokeniser.
     """
-    words = _NAME_GAP.split(form)
-    if not all(w and w.isalnum() for w in words):
+    if _PLAIN_FORM.fullmatch(form) is None:
         return stream_key(form)
-    infos = [word_info(w) for w in words]
+    infos = [word_info(w) for w in _NAME_GAP.split(form)]
     n = len(infos)
     return " ".join(info.key for i, info in enumerate(infos) if not (info.article and i + 1 < n))
 
@@ -102,8 +104,9 @@ class ActorForm:
 
 
 def is_acronym(form: str) -> bool:
-    letters = [c for c in form if c.isalpha()]
-    return 0 < len(letters) <= 5 and not any(c.islower() for c in form)
+    if form != form.upper():
+        return False  # a lowercase letter somewhere: most forms stop here, cheaply
+    return 0 < sum(c.isalpha() for c in form) <= 5
 
 
 class ActorIndex:
