@@ -665,10 +665,13 @@ class Inputs:
     nonstate: str
     agents: str
     hand: str
+    #: Digest of the shipped data the build also reads (gazetteer, names list).
+    shipped: str = ""
 
     def digest(self) -> str:
         h = hashlib.sha256()
-        for part in (self.countries, self.international, self.nonstate, self.agents, self.hand):
+        parts = (self.countries, self.international, self.nonstate, self.agents, self.hand)
+        for part in (*parts, self.shipped):
             h.update(hashlib.sha256(part.encode("utf-8")).digest())
         return h.hexdigest()[:12]
 
@@ -680,9 +683,13 @@ def read_inputs(phoenix: Path, hand: Path) -> Inputs:
             raise SystemExit(f"build_actors: {path} is missing (pass --phoenix DIR)")
         return path.read_text(encoding="utf-8", errors="replace")
 
+    shipped = hashlib.sha256()
+    for path in (DATA / "gazetteer" / "places.tsv.gz", NAMES_FILE):
+        if path.is_file():
+            shipped.update(path.read_bytes())
     return Inputs(
         read("countries"), read("international"), read("nonstate"), read("agents"),
-        hand.read_text(encoding="utf-8"),
+        hand.read_text(encoding="utf-8"), shipped.hexdigest(),
     )  # fmt: skip
 
 

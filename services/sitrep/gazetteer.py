@@ -174,10 +174,14 @@ class Place:
     """One gazetteer entry.
 
     ``geonameid`` is the GeoNames id as a string, or ``sitrep:<slug>`` for an entry of the
-    hand-written supplement that has no GeoNames id we could confirm. ``feature_class`` and
-    ``feature_code`` follow GeoNames (``A``/``PCLI`` country, ``A``/``ADM1`` first-level region,
-    ``P``/``PPL`` or ``PPLC`` populated place, ``S``/``PSTB`` border post, ``T``/``DSRT``
-    desert, ``H``/``STM`` river...). ``population`` is 0 where unknown, as it is for every
+    hand-written files that has no GeoNames id we could confirm. ``feature_class`` and
+    ``feature_code`` follow GeoNames (``A``/``PCLI`` country, ``A``/``ADM1`` and ``ADM2``
+    first- and second-level regions, ``P``/``PPL`` or ``PPLC`` populated place, ``L``/``CONT``
+    continent, ``L``/``RGN`` macro-region such as the Sahel, ``S``/``PSTB`` border post,
+    ``T``/``DSRT`` desert, ``H``/``STM`` river...). ``country`` is the ISO alpha-2 code, empty
+    for a continent or macro-region (in no one country). ``lat``/``lon`` of a country or a
+    region is a point near its middle, not its capital or biggest city (the capital of a
+    country is :meth:`Gazetteer.capital`). ``population`` is 0 where unknown, as it is for every
     administrative region (the sources lack it). ``importance`` ranks candidates: the
     population, or for a region the population of the biggest place in it.
     """
@@ -200,6 +204,11 @@ class Place:
     @property
     def is_country(self) -> bool:
         return self.feature_class == "A" and self.feature_code.startswith("PCL")
+
+    @property
+    def is_supranational(self) -> bool:
+        """A continent or a macro-region: in no one country (``country`` is empty)."""
+        return not self.country
 
     @property
     def is_admin1(self) -> bool:
@@ -265,6 +274,7 @@ class Gazetteer:
         self.version = version
         self._rows = rows
         self._places: dict[int, Place] = {}
+        self._capitals: dict[str, Place] | None = None  # built on first use
         self._by_id: dict[str, int] = {}
         by_key: dict[str, int | list[int]] = {}
         self._by_key = by_key
@@ -339,6 +349,24 @@ class Gazetteer:
     def countries(self) -> list[Place]:
         """Every country, by ISO code."""
         return sorted((p for p in self if p.is_country), key=lambda p: p.country)
+
+    def capital(self, country: str) -> Place | None:
+        """The capital of a country (ISO2), the populated place GeoNames marks ``PPLC``, the
+        most important if several; None when the data has none. For maps that show a
+        country at its capital, the country's own point being its middle."""
+        capitals = self._capitals
+        if capitals is None:
+            found: dict[str, Place] = {}
+            for i, line in enumerate(self._rows):
+                if "\tPPLC\t" in line:
+                    place = self._place(i)
+                    best = found.get(place.country)
+                    if place.feature_code == "PPLC" and (
+                        best is None or place.importance > best.importance
+                    ):
+                        found[place.country] = place
+            capitals = self._capitals = found
+        return capitals.get(country)
 
     def admin1_regions(self, country: str | None = None) -> list[Place]:
         """First-level administrative regions, of one country (ISO2) or of all."""

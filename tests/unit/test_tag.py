@@ -275,6 +275,135 @@ def test_demonyms(tagger: Tagger) -> None:
     assert "IR" in tags.to_dict()["actor_countries"]
 
 
+def _place_mentions(tags: Tags, text: str) -> dict[str, list[tuple[str, str]]]:
+    """Place name -> [(mentioned text, span_via)] of each mention."""
+    return {
+        p.name: [(text[s:e], via) for (s, e), via in zip(p.spans, p.span_via, strict=True)]
+        for p in tags.places
+    }
+
+
+def test_a_demonym_records_its_country_as_an_adjective_place(tagger: Tagger) -> None:
+    text = "Turkish drones struck again; the Syrian army and Americans watched."
+    tags = tagger.tag_text(text)
+    mentions = _place_mentions(tags, text)
+    assert mentions["Turkey"] == [("Turkish", "adjective")]
+    assert mentions["Syria"] == [("Syrian", "adjective")]  # inside the actor "Syrian army"
+    assert mentions["United States"] == [("Americans", "adjective")]
+    assert {p.via for p in tags.places} == {"adjective"}
+    out = tags.to_dict()
+    assert out["countries"] == [] and out["geo"] == []  # whose, not where: maps leave them out
+    assert {"turkey", "syrian_army", "united_states"} <= actor_ids(tags)
+
+
+def test_a_state_named_is_a_mention_of_its_country(tagger: Tagger) -> None:
+    """ "U.S." and "US" are too short for the gazetteer's automaton; the state names them."""
+    text = "The U.S. launched strikes. US officials said the U.S.-led coalition would stay."
+    tags = tagger.tag_text(text)
+    us = next(p for p in tags.places if p.country == "US")
+    assert [text[s:e] for s, e in us.spans] == ["U.S.", "US"]  # not the compound "U.S.-led"
+    assert us.via == "name" and tags.countries == ["US"]
+
+
+def test_a_place_inside_an_organisations_name_is_an_embedded_mention(tagger: Tagger) -> None:
+    text = "Students at Ohio State University protested, the Kentucky Department of Education said."
+    mentions = _place_mentions(tagger.tag_text(text), text)
+    assert mentions["Ohio"] == [("Ohio", "embedded")]
+    assert mentions["Kentucky"] == [("Kentucky", "embedded")]
+
+
+def test_fragments_of_longer_names_stay_dropped(tagger: Tagger) -> None:
+    """A place followed by a name or a division word is part of a longer name, not embedded:
+    no mention of the town is tagged (the county may be, where the gazetteer has it)."""
+    for text, word in [
+        ("Paris Hilton arrived.", "Paris"),
+        ("Rebecca Jordan told reporters.", "Jordan"),
+        ("In Laurel County.", "Laurel"),
+    ]:
+        tags = tagger.tag_text(text)
+        assert word not in {text[s:e] for p in tags.places for s, e in p.spans}, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Brown, the driver, was not hurt, police said.",  # a surname: Belton's alternate name
+        "Sam told reporters he would stay.",  # a given name: Damascus's alternate name
+        "Lawmakers in Congress voted on the bill.",  # a common word: a US hamlet
+        "Georgia Stevens skates on weekends. Georgia began at four.",  # given name + surname
+        "It is what it is",
+    ],
+)
+def test_names_and_common_words_are_not_small_places(tagger: Tagger, text: str) -> None:
+    assert not tagger.tag_text(text).places, text
+
+
+@pytest.mark.parametrize(
+    ("text", "town", "region"),
+    [
+        ("Paris, Texas is small.", "Paris", "US.TX"),  # not the French capital
+        ("A plant in Greer, SC opened.", "Greer", "US.SC"),  # the region by its code
+        ("Atlanta, Georgia was hot.", "Atlanta", "US.GA"),  # the US state, not the country
+    ],
+)
+def test_a_region_after_a_comma_says_which_place(
+    tagger: Tagger, text: str, town: str, region: str
+) -> None:
+    tags = tagger.tag_text(text)
+    by_name = {p.name: p for p in tags.places}
+    assert by_name[town].admin1 == region
+    regions = [p for p in tags.places if p.feature == "A/ADM1"]
+    assert [p.admin1 for p in regions] == [region]
+    assert tags.countries == ["US"]
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("Andrei Bogdanov Joins Sochi Mayor Race in the resort.", "Sochi"),  # "Joins": no name
+        ("Environment Canada now says snowfall has tapered off.", "Canada"),
+    ],
+)
+def test_a_capitalised_word_before_a_place_must_be_a_first_name_to_make_a_person(
+    tagger: Tagger, text: str, place: str
+) -> None:
+    assert place in {p.name for p in tagger.tag_text(text).places}
+
+
+def test_abbreviated_names_keep_their_full_stops(tagger: Tagger) -> None:
+    text = "They flew to St. Petersburg and Mt. Vernon."
+    mentions = _place_mentions(tagger.tag_text(text), text)
+    assert sorted(m for ms in mentions.values() for m, _ in ms) == ["Mt. Vernon", "St. Petersburg"]
+
+
+def test_continents_and_macro_regions_are_places_of_no_country() -> None:
+    """With a gazetteer that has them (features L/CONT, L/RGN), "Europe" and "the Sahel" are
+    places; they have no country, so countries and the map leave them out."""
+    from sitrep.actors import load_actor_dictionary
+    from sitrep.gazetteer import Gazetteer, Place
+
+    def place(gid: str, name: str, cc: str, fclass: str, fcode: str, pop: int) -> Place:
+        return Place(gid, name, name, cc, "France" if cc else "", "", "", fclass, fcode, pop,
+                     48.0, 2.0, (), pop)  # fmt: skip
+
+    gazetteer = Gazetteer.from_places([
+        place("6255148", "Europe", "", "L", "CONT", 0),
+        place("9000001", "Sahel", "", "L", "RGN", 0),
+        place("3017382", "France", "FR", "A", "PCLI", 66_000_000),
+        place("2988507", "Paris", "FR", "P", "PPLC", 2_100_000),
+    ])  # fmt: skip
+    dictionary = load_actor_dictionary()
+    tags = Tagger(gazetteer, dictionary, actors_version="test").tag_text(
+        "Leaders of Europe met in Paris to discuss the Sahel."
+    )
+    features = {p.name: p.feature for p in tags.places}
+    assert features == {"Europe": "L/CONT", "Paris": "P/PPLC", "Sahel": "L/RGN"}
+    out = tags.to_dict()
+    assert out["countries"] == ["FR"]
+    assert out["geo"] == [{"lat": 48.0, "lon": 2.0}]  # Paris only
+    assert "" not in out["admin1"]
+
+
 def test_national_army_from_state_and_military_noun(tagger: Tagger) -> None:
     tags = tagger.tag_text("Iraq's army launched an offensive while Turkish drones struck Sinjar.")
     assert {"iraqi_army", "turkish_armed_forces"} <= actor_ids(tags)
@@ -511,6 +640,11 @@ def test_resolution_skips_only_keys_whose_evidence_is_unchanged(
     ("text", "raws", "gaps"),
     [
         ("Forces left the U.S.", ["Forces", "left", "the", "U.S."], ["", " ", " ", " "]),
+        (
+            "CHARLESTON, W.Va. -- St.Louis",
+            ["CHARLESTON", "W.Va.", "St", "Louis"],
+            ["", ", ", " -- ", "."],
+        ),
         ("Iraq's army. ", ["Iraq", "army"], ["", " "]),  # the gap after the possessive
         ("(l'Irak) -- and", ["Irak", "and"], ["(l'", ") -- "]),
         ("...", [], []),

@@ -47,6 +47,7 @@ class Hit:
     compound: bool = False  # "Iran-backed": the state acts; not a country of the story
     place_via: str = "name"  # how the place is mentioned (sitrep.tag.output.VIA_*)
     fixed: bool = False  # the place is known (a state's country): no resolution needed
+    confirmed: bool = False  # "Paris, Texas": the region written after it confirms the place
 
     @property
     def size(self) -> int:
@@ -158,19 +159,28 @@ def state_places(
       Army": ``embedded``). These hits are returned, not put in ``chosen``: they overlap
       their actor's span, which the context rules must not see twice.
     """
+    raws = tokens.raws
     for hit in chosen:
-        if hit.actors and not hit.places:
+        if hit.actors and not hit.places and raws[hit.first][:1].isupper():  # not "turkey"
             _give_country(hit, actors, places)
     inner: list[Hit] = []
-    containers = [h for h in chosen if h.actors and h.first != h.last]
-    if not containers:
+    inside: dict[int, Hit] = {}  # token -> the multi-word actor hit it is in
+    for c in chosen:
+        if c.actors and c.first != c.last:
+            for i in range(c.first, c.last + 1):
+                inside[i] = c
+    if not inside:
         return inner
     chosen_ids = {id(h) for h in chosen}
     for hit in hits:
-        if id(hit) in chosen_ids or not hit.actors:
+        if not hit.actors or id(hit) in chosen_ids:
             continue
-        outer = next((c for c in containers if c.first <= hit.first and hit.last <= c.last), None)
-        if outer is None or (outer.first == hit.first and outer.last == hit.last):
+        outer = inside.get(hit.first)
+        if (
+            outer is None
+            or hit.last > outer.last
+            or (outer.first, outer.last) == (hit.first, hit.last)
+        ):
             continue
         after = hit.last + 1
         if (
@@ -193,12 +203,12 @@ def state_places(
 
 def _give_country(hit: Hit, actors: ActorIndex, places: PlaceLookup) -> bool:
     """Make the country of the hit's state reading its place (see :func:`state_places`)."""
-    named = [c for f in hit.actors if not f.demonym for c in actors.state_countries(f)]
-    seen = [c for f in hit.actors if f.demonym for c in actors.state_countries(f)]
-    codes = named or seen
-    if not codes:
+    named = [f for f in hit.actors if not f.demonym and actors.state_countries(f)]
+    forms = named or [f for f in hit.actors if f.demonym and actors.state_countries(f)]
+    if not forms:
         return False
-    country = places.country(codes[0])
+    state = actors.by_id[forms[0].actor_id]
+    country = places.country(state.countries[0], (state.name, *state.aliases))
     if country is None:
         return False
     hit.places = [country]

@@ -62,11 +62,25 @@ class PlaceLookup:
         self._places = place_automaton(gazetteer)
         self._candidates_cache: dict[str, list[Place]] = {}
         self._one_word_places: dict[tuple[str, str], list[Place]] = {}  # (word, key)
-        self._countries = {c.country: c for c in gazetteer.countries()}
+        self._countries: dict[str, Place | None] = {}
 
-    def country(self, code: str) -> Place | None:
-        """The gazetteer's country of an ISO code, if it has one."""
-        return self._countries.get(code)
+    def country(self, code: str, names: Iterable[str]) -> Place | None:
+        """The gazetteer's country of an ISO code, found under one of its ``names`` (a state's
+        name and aliases): listing every country would turn every row of the gazetteer
+        into a place, a second of start-up."""
+        if code in self._countries:
+            return self._countries[code]
+        found = None
+        for name in names:
+            found = next(
+                (p for p in self.candidates(normalise_place_name(name))
+                 if p.is_country and p.country == code),
+                None,
+            )  # fmt: skip
+            if found is not None:
+                break
+        self._countries[code] = found
+        return found
 
     def match(self, tokens: Tokens, stream: Stream, hit_at: HitAt) -> None:
         """Give every gazetteer match in the stream its place readings."""

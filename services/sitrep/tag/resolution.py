@@ -14,14 +14,21 @@ candidate scores alone) and :meth:`Resolver._best_place` (what context adds).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final
 
 from sitrep.gazetteer import Place, normalise_place_name
 from sitrep.tag.output import AREA_FEATURES
 from sitrep.tag.places import BEAT_COUNTRIES, GENERIC_NAMES
 from sitrep.tag.tokens import Tokens, fold_name
-from sitrep.tag.words import REGION_SUFFIXES, name_rank, zipf
+from sitrep.tag.words import (
+    ADMIN_DIVISION_WORDS,
+    FUNCTION_WORDS,
+    PLACE_MODIFIERS,
+    REGION_SUFFIXES,
+    name_rank,
+    zipf,
+)
 
 if TYPE_CHECKING:
     from sitrep.tag.hits import Hit
@@ -122,10 +129,11 @@ class Scoring:
       only a story full of that place's neighbours outweighs; a name that is only an
       alternate name of the place and a common name or word (rank <= 1000, Zipf >= 4:
       "Brown" for Belton) cannot mean it at all.
-    - eligibility: outside the beat and without local context a place needs 100,000 people
-      (a region: 1,000,000), so "Paris" is the French capital even in a story that names the
-      United States, and "Commerce" or "Green" are not US towns; a generic name ("Old City")
-      needs local context in its country; a capitalised sentence opener or a title-case
+    - eligibility: outside the beat and without local context a place needs 50,000 people
+      (a region: a biggest place of 100,000; 1,000,000 when its name is a common word such
+      as "South" or "Central", Zipf >= 4.8), so "Paris" is the French capital even in a
+      story that names the United States; a generic name ("Old City") needs local context in
+      its country; a capitalised sentence opener or a title-case
       headline word needs ``ACCEPT_SCORE + weak_position``.
     """
 
@@ -142,14 +150,16 @@ class Scoring:
     same_admin1 = 1.5
     beat = 0.5
     alias_only = -1.5
+    no_evidence = -2.5
     area = 5.0
     other_sense_population = 100_000
     alias_name_rank, alias_zipf = 1000, 4.0
     name_rank_excluded, zipf_excluded, other_sense_dominant = 50, 5.0, -6.0
     name_rank_penalised, person_name = 200, -2.0
     zipf_penalised, common_word = 4.0, -2.0
-    foreign_min_population = 100_000
-    foreign_min_region_importance = 1_000_000
+    foreign_min_population = 50_000
+    region_common_zipf, foreign_min_common_region_importance = 4.8, 1_000_000
+    foreign_min_region_importance = 100_000
     weak_position = 1.0
 
 
@@ -166,32 +176,49 @@ class Candidate:
     alias_only: bool  # named by an alternate name only: penalised without context
 
 
-def _other_sense(place: Place, surface: str, alias_only: bool) -> float | None:
+def _big(place: Place) -> bool:
+    """A place whose name is known as its name: a country, first-level region or capital,
+    or a place of :data:`Scoring.other_sense_population` people or more."""
+    return (
+        place.is_country
+        or f"{place.feature_class}/{place.feature_code}" in AREA_FEATURES
+        or place.is_admin1
+        or place.feature_code == "PPLC"
+        or max(place.population, place.importance) >= Scoring.other_sense_population
+    )
+
+
+def _other_sense(
+    place: Place, surface: str, alias_only: bool, known_place: bool = False
+) -> float | None:
     """What the score loses because a one-word name is, most of the time, something other
     than this place: a person's name ("Brown", "Jones", "Keith"; ranked by how common it is
     as a given name or surname in any country, from names-dataset) or a common English word
     ("University", "Congress", "Commerce"; by its wordfreq frequency). None: the reading is
     not possible at all.
 
-    Only places small enough for the other sense to dominate pay (not countries, first-level
-    regions, capitals, places of :data:`Scoring.other_sense_population` people or more, or
-    the supplement's hand-written entries); a place named only by one of its alternate names
-    ("Brown" for Belton, "Sam" for Damascus) cannot be read from a common name or word at all.
+    Only places small enough for the other sense to dominate pay (not countries, continents,
+    first-level regions, capitals, places of :data:`Scoring.other_sense_population` people or
+    more, or the supplement's hand-written entries). A place named only by one of its
+    alternate names ("Brown" for Belton, "Sam" for Damascus), however big, cannot be read
+    from a common name or word at all: it is not known by that name.
     """
     s = Scoring
-    if (
-        " " in surface.strip()
-        or place.is_country
-        or place.is_admin1
-        or place.feature_code == "PPLC"
-        or not place.is_geonames
-        or max(place.population, place.importance) >= s.other_sense_population
-    ):
+    words = surface.split()
+    if len(words) > 1:
+        # "The city" for Oakville: an alternate name made of common words only.
+        common = words[0].lower() in FUNCTION_WORDS and all(
+            w.lower() in FUNCTION_WORDS or zipf(w) >= s.alias_zipf for w in words
+        )
+        return None if alias_only and common and not place.is_country else 0.0
+    if not place.is_geonames:
         return 0.0
     rank = name_rank(surface)
     frequency = zipf(surface)
     if alias_only and (rank <= s.alias_name_rank or frequency >= s.alias_zipf):
-        return None
+        return None  # however big: a place is not known by a common name it is not called
+    if known_place or _big(place):
+        return 0.0
     penalty = 0.0
     if rank <= s.name_rank_excluded or frequency >= s.zipf_excluded:
         penalty += s.other_sense_dominant
@@ -253,7 +280,7 @@ class Resolver:
 
     def __init__(self) -> None:
         self._names_cache: dict[tuple[str, str], tuple[bool, bool]] = {}
-        self._static_cache: dict[tuple[str, str], Candidate | None] = {}
+        self._static_cache: dict[tuple[str, str, bool, bool], Candidate | None] = {}
 
     def resolve(
         self,
@@ -279,7 +306,8 @@ class Resolver:
         surface = {key: text[hs[0].start : hs[0].end] for key, hs in by_key.items()}
         # What a key's candidates score without context is the same in every pass.
         prepared = {
-            key: self._prepare(key, hs[0].places, surface[key]) for key, hs in by_key.items()
+            key: self._prepare(key, hs[0].places, surface[key], any(h.confirmed for h in hs))
+            for key, hs in by_key.items()
         }
         scope = {
             key: ({c.country for c in cands}, {c.admin1 for c in cands if c.admin1})
@@ -322,7 +350,9 @@ class Resolver:
             ctx = _context_from(actor_ctx, resolved)
         return resolved
 
-    def _prepare(self, key: str, candidates: list[Place], surface: str) -> list[Candidate]:
+    def _prepare(
+        self, key: str, candidates: list[Place], surface: str, confirmed: bool = False
+    ) -> list[Candidate]:
         """The candidates of a key that context can make its place, with what they score
         without context (the first terms of :meth:`_score`, added in its order)."""
         region = key.endswith("#region") or any(w in REGION_SUFFIXES for w in key.split())
@@ -333,6 +363,9 @@ class Resolver:
             for p in candidates
             if p.is_populated_place and (p.feature_code == "PPLC" or p.population >= 20_000)
         }
+        # A name that a big place has is read as a place ("Paris", "Moscow"): whether it is
+        # the big one or a namesake is for context to say, not the name's other senses.
+        known_place = any(_big(p) and self._names(p, surface)[1] for p in candidates)
         out: list[Candidate] = []
         for place in candidates:
             if (
@@ -342,27 +375,35 @@ class Resolver:
                 and (place.country, place.admin1) in cities
             ):
                 continue
-            memo = (place.geonameid, surface)
+            memo = (place.geonameid, surface, known_place, confirmed)
             if memo in self._static_cache:
                 static = self._static_cache[memo]
             else:
-                static = self._static(place, surface)
+                static = self._static(place, surface, known_place, confirmed)
                 if len(self._static_cache) > 100_000:
                     self._static_cache.clear()
                 self._static_cache[memo] = static
             if static is not None:
+                # "Paris, Texas": the region the text names makes a small place eligible.
+                if confirmed:
+                    static = replace(static, too_small=False, alias_only=False)
                 out.append(static)
         return out
 
-    def _static(self, place: Place, surface: str) -> Candidate | None:
+    def _static(
+        self, place: Place, surface: str, known_place: bool, confirmed: bool = False
+    ) -> Candidate | None:
         """What a candidate scores before context, or None when the words cannot mean it."""
         s = Scoring
         exact, main = self._names(place, surface)
         alias_only = not main and place.is_geonames and not place.is_country
-        other_sense = _other_sense(place, surface, alias_only)
+        # "Greer, SC": the region written after the place confirms both readings.
+        other_sense = 0.0 if confirmed else _other_sense(place, surface, alias_only, known_place)
         if other_sense is None:
             return None
         area = f"{place.feature_class}/{place.feature_code}" in AREA_FEATURES
+        words = surface.lower().split()
+        named_division = len(words) > 1 and words[-1] in ADMIN_DIVISION_WORDS
         if area:
             score = s.area
         elif place.is_country:
@@ -372,7 +413,8 @@ class Resolver:
         elif place.is_admin1:
             score = s.admin1
         elif place.feature_code == "ADM2":
-            score = s.admin2
+            # "Laurel County" says it is the county; a bare "Laurel" rarely means one.
+            score = s.admin1 if named_division else s.admin2
         elif place.is_populated_place:
             score = s.populated
         else:
@@ -385,6 +427,11 @@ class Resolver:
         if not place.is_country and not area and place.country not in BEAT_COUNTRIES:
             is_region = place.feature_class == "A"
             needed = s.foreign_min_region_importance if is_region else s.foreign_min_population
+            if named_division:
+                needed = 0  # "Henry County": the name says what it is
+            bare = surface.lower() in PLACE_MODIFIERS  # "Eastern", "Central", "North"
+            if is_region and (bare or zipf(surface) >= s.region_common_zipf):
+                needed = s.foreign_min_common_region_importance
         return Candidate(
             place,
             place.country,
@@ -403,12 +450,19 @@ class Resolver:
         best: Place | None = None
         best_score = -math.inf
         weight = ctx.weight
-        for c in candidates:
-            national = weight(False, c.country, key)
-            local = weight(True, c.country, key)
+        evidence = [
+            (weight(False, c.country, key), weight(True, c.country, key)) for c in candidates
+        ]
+        # Where the story has places inside one candidate's country, a namesake in a country
+        # the story gives no evidence of at all is the less likely reading (Paris, Texas in
+        # a Texas story; London, Ontario in an Ontario one).
+        elsewhere = any(local for _, local in evidence)
+        for c, (national, local) in zip(candidates, evidence, strict=True):
             if c.too_small and not local:
                 continue
             score = c.base
+            if elsewhere and not (national or local) and c.country:
+                score += s.no_evidence
             if national:
                 score += min(s.national_cap, s.national_factor * math.log2(1 + national))
             if local:

@@ -29,6 +29,8 @@ from sitrep.tag.words import (
     LOCATIVES,
     PLACE_MODIFIERS,
     ROLE_WORDS,
+    person_names,
+    zipf,
 )
 
 #: Bump when the same inputs can give other tags (rules, weights, word lists).
@@ -52,6 +54,10 @@ class Tagger:
         self._places = PlaceLookup(gazetteer)
         self._actors = ActorIndex(actors)
         self._resolver = Resolver()
+        # Load the word data now, not on the first text: a worker's start pays, not its
+        # first article.
+        person_names()
+        zipf("the")
         self._not_names = (
             PLACE_MODIFIERS
             | FUNCTION_WORDS
@@ -101,7 +107,8 @@ class Tagger:
         found = find_hits(full, tokens, self._actors, self._places)
         hits = longest_first(found, self._actors)
         inner = state_places(tokens, found, hits, self._actors, self._places)
-        hits = Refiner(self._actors, self._not_names, tokens, hits, title_tokens).run()
+        refiner = Refiner(self._actors, self._not_names, tokens, hits, title_tokens, self._places)
+        hits = refiner.run()
         if inner:  # mentions inside actor names whose actor is still there
             spans = {(h.first, h.last) for h in hits if h.actors}
             kept = [h for h in inner if any(a <= h.first and h.last <= b for a, b in spans)]

@@ -25,7 +25,10 @@ from sitrep.tag.words import word_set
 APOS = "'\u2018\u2019\u201b\u02bc\u02bb\u02bd\u02be\u02bf`\u00b4\u2032\uff07"
 _MARKS = "\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640"
 # A dotted acronym ("U.S.", "U.S", "E.U."), or a word with inner apostrophes ("Ba'aj").
-_TOKEN_RE: Final = re.compile(rf"[A-Z](?:\.[A-Z])+\.?|[\w{_MARKS}]+(?:[{APOS}][\w{_MARKS}]+)*")
+# "W.Va.", "Ph.D." too (one lowercase letter after each capital), but not "St.Louis".
+_TOKEN_RE: Final = re.compile(
+    rf"[A-Z][a-z]?(?:\.[A-Z][a-z]?)+\.?(?![a-z])|[\w{_MARKS}]+(?:[{APOS}][\w{_MARKS}]+)*"
+)
 DASHES = "\\-\u2010\u2011\u2012\u2013"
 # What may stand between two tokens of one name: spaces, hyphens and dashes, apostrophes.
 JOINER_RE: Final = re.compile(rf"[ \t\u00a0\u2009\u202f{DASHES}{APOS}]*")
@@ -34,6 +37,15 @@ _ELISIONS: Final = ("l'", "d'", "l’", "d’", "L'", "D'", "L’", "D’")
 ABBREVIATIONS: Final = word_set(
     "mr mrs ms dr gen col lt maj capt sgt adm sen rep gov prof st no vs"
 )
+#: Abbreviations that begin place names ("St. Louis", "Mt. Vernon", "Ft. Worth").
+_NAME_ABBREVIATIONS: Final = frozenset({"St", "Ste", "Mt", "Ft"})
+
+
+def g_is_plain(gap: str) -> bool:
+    """A full stop and spaces only: what an abbreviation inside a name leaves."""
+    return gap.rstrip(" ") == "."
+
+
 _BOUNDARY: Final = "|"  # in the stream, where a name cannot continue
 _WORD_CHAR_RE: Final = re.compile(rf"[\w{_MARKS}]")
 # Splits a text into gap, token, gap, token ... and what follows the last token.
@@ -193,7 +205,10 @@ def tokenise(text: str) -> Tokens:
     joined = list(map(_GAP_JOINED.__getitem__, gaps))
     sentence[0] = True
     for i in [i for i, g in enumerate(gaps) if i and sentence[i] and g.strip() == "."]:
-        sentence[i] = raws[i - 1].lower() not in ABBREVIATIONS  # "Mr. Jordan"
+        before = raws[i - 1]
+        sentence[i] = before.lower() not in ABBREVIATIONS  # "Mr. Jordan"
+        if before in _NAME_ABBREVIATIONS and g_is_plain(gaps[i]):
+            joined[i] = True  # "St. Petersburg", "Mt. Vernon": one name
     joined[0] = False
     keys = [i.key for i in infos]
     articles = [i.article for i in infos]

@@ -153,6 +153,15 @@ _NAMES_FILE: Final = Path(__file__).resolve().parents[1] / "data" / "names" / "p
 #: A word at least this frequent in English (Zipf: 3.8 is about six uses per million words)
 #: is a common word ("State", "Department", "Police"), not a name.
 ORGANISATION_WORD_ZIPF: Final = 3.8
+#: A capitalised word rarer than this in English (Zipf 3: once in a million words) may be an
+#: uncommon first name ("Tyrise"); a more frequent one that no names list has is a word.
+RARE_WORD_ZIPF: Final = 3.0
+#: People in a place (or its biggest place) whose name is known as a place name even where
+#: it is also a common word ("Boston", "Chicago").
+BIG_PLACE: Final = 100_000
+#: A place name at least this frequent as an English word ("Valley", "Lakes", "Center") is,
+#: next to another capitalised word, a word of a longer name.
+COMMON_PLACE_WORD_ZIPF: Final = 4.5
 #: A name at least this popular (its rank as a given name or surname in some country) is
 #: read as a person's first.
 PERSON_NAME_RANK: Final = 200
