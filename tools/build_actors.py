@@ -856,6 +856,7 @@ def build(inputs: Inputs, gazetteer: CountryNames | None = None) -> dict[str, An
                 existing.countries.extend(c for c in found.countries if c not in existing.countries)
             # else: a name that two kinds of actor share: the first (a state's) keeps it.
 
+    _merge_spelling_variants(built)
     _country_from_name(built)
     _initialisms(built, filters)
     _resolve_clashes(built)
@@ -1051,20 +1052,52 @@ def _role(code: Code, alpha2: Mapping[str, str]) -> dict[str, Any] | None:
     return role
 
 
+#: British and American spellings that Phoenix lists as separate entries of one body
+#: ("Organisation for Security and Co-operation in Europe" and "... Cooperation ...").
+_SPELLINGS: Final = (
+    ("organisation", "organization"), ("labour", "labor"), ("co operation", "cooperation"),
+    ("defence", "defense"), ("centre", "center"), ("programme", "program"),
+)  # fmt: skip
+
+
+def _merge_spelling_variants(built: dict[str, Built]) -> None:
+    """One IGO, NGO or armed group per name up to British/American spelling: the entry with
+    the smallest id keeps the others' names as aliases."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for actor in built.values():
+        if actor.type not in ("igo", "ngo", "armed_group"):
+            continue
+        key = alias_key(actor.name)
+        for british, american in _SPELLINGS:
+            key = key.replace(british, american)
+        groups.setdefault((actor.type, key), []).append(actor.id)
+    for ids in groups.values():
+        if len(ids) < 2:
+            continue
+        keeper, *others = sorted(ids)
+        for other in others:
+            gone = built.pop(other)
+            built[keeper].aliases.extend([gone.name, *gone.aliases])
+            built[keeper].countries.extend(
+                c for c in gone.countries if c not in built[keeper].countries
+            )
+
+
 def _initialisms(built: dict[str, Built], filters: Filters) -> None:
     """IGOs and armed groups are written by their initials ("OSCE", "ILO", "NPFL") more
     often than Phoenix lists them: the initials of a name of three or more significant words
-    (4 to 6 letters, no common word) become an alias; two actors with the same initials lose
-    them both (see :func:`_resolve_clashes`)."""
+    (3 to 6 letters for an IGO, 4 to 6 for a group; no common word) become an alias; two
+    actors with the same initials lose them both (see :func:`_resolve_clashes`)."""
     for actor in built.values():
         if actor.type not in ("igo", "armed_group"):
             continue
-        words = [w for w in re.split(r"[\s-]+", actor.name) if w]
+        words = actor.name.split()  # "Co-operation" is one word: one initial
         significant = [w for w in words if w.lower() not in _STOP_INITIALS]
         if len(significant) < 3 or not all(w[:1].isalpha() for w in significant):
             continue
         initials = "".join(w[0] for w in significant).upper()
-        if 4 <= len(initials) <= 6 and not filters.common_when_folded(initials, 3.0):
+        shortest = 3 if actor.type == "igo" else 4  # the ILO, the WFP
+        if shortest <= len(initials) <= 6 and not filters.common_when_folded(initials, 3.0):
             actor.aliases.append(initials)
 
 

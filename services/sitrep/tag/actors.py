@@ -228,6 +228,13 @@ class ActorIndex:
         compound can take over, unlike "Hezbollah"."""
         return all(not f.demonym and self.state_cc[f.actor_id] for f in hit.actors)
 
+    def may_be_a_name(self, hit: Hit) -> bool:
+        """A state reading a person's name can take over ("envoy Jordan"), unless it is an
+        acronym: "US" in "Three US soldiers" is nobody's surname."""
+        return self.is_state_reading(hit) and not (
+            hit.actors and all(f.exact_case for f in hit.actors)
+        )
+
     def lone_person(self, hit: Hit | None) -> bool:
         """A person matched by a one-word alias only ("Assad" in "Ain al-Asad")."""
         return (

@@ -274,7 +274,7 @@ class Refiner:
     def _person(self, hit: Hit) -> bool:
         """A person who shares a place's or state's one-word name: "envoy Jordan", "Mr.
         Jordan", "Rebecca Jordan", "Colonel Dana Whitfield"."""
-        if hit.size != 1 or hit.lead == 0 or not self.actors.is_state_reading(hit):
+        if hit.size != 1 or hit.lead == 0 or not self.actors.may_be_a_name(hit):
             return False
         tokens = self.tokens
         opener = tokens.sentence[hit.first]
@@ -304,7 +304,7 @@ class Refiner:
         "Jordan Dyer": the word is a common given name and the next one a common surname
         (names-dataset ranks). The name is then that person's in the whole text ("Georgia
         began skating"), as for :meth:`_person`."""
-        if hit.size != 1 or not self.actors.is_state_reading(hit):
+        if hit.size != 1 or not self.actors.may_be_a_name(hit):
             return False
         tokens = self.tokens
         i = self.next_index(hit)
@@ -468,7 +468,7 @@ class Refiner:
             if (
                 hit.key in self.surnames
                 and hit.size == 1
-                and self.actors.is_state_reading(hit)
+                and self.actors.may_be_a_name(hit)
                 and self.word_before(hit) not in LOCATIVES
             ):
                 hit.clear()
