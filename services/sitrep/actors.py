@@ -644,12 +644,23 @@ class _World:
     ) -> None:
         """Let a later layer win: an id it gives replaces (``replace``) or extends the world
         actor; a name it claims is taken from the world actors that have it; a world actor
-        whose own name it claims is dropped, and its members move under the claimant."""
+        whose own name it claims is dropped, and its members move under the claimant.
+
+        A state is extended even when ``replace``: its world names (ISO, GeoNames, recorded
+        misspellings such as "Afganistan") stay beside the hand file's, less any the layer
+        gives another actor; all its other fields are the hand file's."""
         claimed = _layer_forms(document)
         layer_ids = set(claimed.values())
         if replace:
             for actor_id in layer_ids & self.ids:
-                del actors[actor_id]
+                actor = actors[actor_id]
+                if actor.type is not ActorType.STATE:
+                    del actors[actor_id]
+                    continue
+                keep = tuple(
+                    a for a in actor.aliases if claimed.get(_loose_key(a), actor_id) == actor_id
+                )
+                actors[actor_id] = actor.model_copy(update={"aliases": keep, "demonyms": ()})
         self.ids -= layer_ids
         dropped: dict[str, str] = {}
         gone: dict[str, Actor] = {}
