@@ -119,19 +119,20 @@ class ActorIndex:
             a.id: a.countries if a.type is ActorType.STATE else () for a in actors.actors
         }
         self._forms: dict[str, list[ActorForm]] = {}
+        seen: set[tuple[str, str, bool]] = set()  # one form per key, actor and case rule
         for actor in actors.actors:
-            demonyms = set(actor.demonyms)
+            demonyms = actor.demonyms
             for form in actor.surface_forms:
                 key = form_key(form)
                 if not key:
                     continue
-                entry = ActorForm(
-                    actor.id, form, is_acronym(form), form in demonyms, " " not in key
-                )
-                forms = self._forms.setdefault(key, [])
-                if all(f.actor_id != actor.id or f.exact_case != entry.exact_case
-                       for f in forms):  # fmt: skip
-                    forms.append(entry)
+                exact = is_acronym(form)
+                mark = (key, actor.id, exact)
+                if mark in seen:
+                    continue
+                seen.add(mark)
+                entry = ActorForm(actor.id, form, exact, form in demonyms, " " not in key)
+                self._forms.setdefault(key, []).append(entry)
         self._blocking = {stream_key(p) for p in BLOCKING_PHRASES} - {""}
         # Each key stores what a hit on it needs: its length in the stream, its forms with
         # their compacted spelling, whether all of them must match case-exactly, and whether
@@ -144,7 +145,9 @@ class ActorIndex:
                 tuple((f, compact_letters(f.form) if f.exact_case else "") for f in of_key)
                 if of_key else ()
             )  # fmt: skip
-            all_exact = of_key is not None and all(f.exact_case for f in of_key)
+            all_exact = of_key is not None and (
+                of_key[0].exact_case if len(of_key) == 1 else all(f.exact_case for f in of_key)
+            )
             wrapped = f" {key} "
             payload = (len(wrapped), compacted, all_exact, key in self._blocking)
             self._automaton.add_word(wrapped, payload)
