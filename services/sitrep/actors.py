@@ -272,6 +272,9 @@ class ActorDictionary(BaseModel):
     shared_aliases: frozenset[str] = frozenset()
     agents: dict[str, str] = Field(default_factory=dict)
     world_version: str | None = None
+    #: The world registry's names -> their key in the tagger's token stream, computed when the
+    #: registry was built (the tagger computes any name missing here itself).
+    stream_keys: dict[str, str] = Field(default_factory=dict, repr=False)
 
     _by_id: dict[str, Actor] = PrivateAttr(default_factory=dict)
     _sector_actor: dict[tuple[str, str], str] = PrivateAttr(default_factory=dict)
@@ -586,7 +589,7 @@ def _bundled_text() -> tuple[str, str]:
     return resource.read_text(encoding="utf-8"), f"{resource} (bundled)"
 
 
-def _world_layer() -> tuple[dict[str, Actor], dict[str, str], str]:
+def _world_layer() -> tuple[dict[str, Actor], dict[str, str], str, dict[str, str]]:
     """The world registry's actors, agent nouns and version.
 
     The file is generated and checked by ``tools/build_actors.py`` and the tests, but it is
@@ -605,7 +608,12 @@ def _world_layer() -> tuple[dict[str, Actor], dict[str, str], str]:
         except ValidationError as exc:
             raise ActorDictionaryError(source, _describe(exc), raw.get("id")) from exc
         actors[actor.id] = actor
-    return actors, dict(document.get("agents", {})), str(document.get("version", "world"))
+    return (
+        actors,
+        dict(document.get("agents", {})),
+        str(document.get("version", "world")),
+        dict(document.get("stream_keys", {})),
+    )
 
 
 def _loose_key(text: str) -> str:
@@ -746,9 +754,10 @@ def load_actor_dictionary(paths: Sequence[Path] = (), *, world: bool = True) -> 
     actors: dict[str, Actor] = {}
     agents: dict[str, str] = {}
     world_version: str | None = None
+    stream_keys: dict[str, str] = {}
     world_layer: _World | None = None
     if world:
-        actors, agents, world_version = _world_layer()
+        actors, agents, world_version, stream_keys = _world_layer()
         world_layer = _World(actors)
 
     shared: list[str] = []
@@ -774,6 +783,7 @@ def load_actor_dictionary(paths: Sequence[Path] = (), *, world: bool = True) -> 
                 "shared_aliases": frozenset(shared),
                 "agents": agents,
                 "world_version": world_version,
+                "stream_keys": stream_keys,
             },
             context={"checked": True},  # every layer was checked as it was merged
         )

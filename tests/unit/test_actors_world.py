@@ -414,6 +414,16 @@ def test_ascii_alias_keys_equal_the_unicode_folding(world: ActorDictionary) -> N
     assert [f for f in forms if f.isascii() and alias_key(f) != _alias_key_unicode(f)] == []
 
 
+def test_stored_stream_keys_are_the_taggers(world: ActorDictionary) -> None:
+    """The registry's precomputed keys must be what the tagger computes today: a change to
+    the tokeniser or the name normaliser needs a rebuild (tools/build_actors.py)."""
+    from sitrep.tag.tokens import stream_key
+
+    assert len(world.stream_keys) > 30_000
+    stale = [f for f, key in world.stream_keys.items() if stream_key(f) != key]
+    assert stale == [], f"{len(stale)} stale keys, e.g. {stale[:5]}: rebuild the registry"
+
+
 def test_fast_form_keys_equal_the_tokeniser_keys(world: ActorDictionary) -> None:
     from sitrep.tag.actors import form_key
     from sitrep.tag.tokens import stream_key

@@ -120,10 +120,13 @@ class ActorIndex:
         }
         self._forms: dict[str, list[ActorForm]] = {}
         seen: set[tuple[str, str, bool]] = set()  # one form per key, actor and case rule
+        known = actors.stream_keys  # the world registry's, computed when it was built
         for actor in actors.actors:
             demonyms = actor.demonyms
             for form in actor.surface_forms:
-                key = form_key(form)
+                key = known.get(form)
+                if key is None:
+                    key = form_key(form)
                 if not key:
                     continue
                 exact = is_acronym(form)
