@@ -127,8 +127,14 @@ def longest_first(hits: list[Hit], actors: ActorIndex) -> list[Hit]:
         if hit.blocked and not hit.actors:
             hit.places = [p for p in hit.places if not p.is_populated_place]
         if hit.actors and hit.places:
+            # A state's name keeps its country, and a first-level region of that name
+            # elsewhere ("Georgia" the US state), which resolution may prefer.
             states = {c for f in hit.actors if not f.demonym for c in actors.state_countries(f)}
-            hit.places = [p for p in hit.places if p.is_country and p.country in states]
+            hit.places = [
+                p for p in hit.places
+                if (p.is_country and p.country in states)
+                or (states and p.is_admin1 and p.country not in states)
+            ]  # fmt: skip
         if hit.actors or hit.places or hit.blocked:
             taken.update(span)
         if hit.actors or hit.places:

@@ -217,6 +217,11 @@ def assemble(
                 place_vias[pid].append(hit.place_via)
                 place_forms[pid].setdefault(surface, None)
         reading = actor_of.get(id(hit))
+        if (
+            reading is not None and place is not None and not place.is_country
+            and actor_map[reading[0]].type is ActorType.STATE
+        ):  # fmt: skip
+            reading = None  # "Savannah, Georgia": the region, not the state
         if reading is not None:
             actor_id, demonym = reading
             spans = actor_spans.get(actor_id)

@@ -4,7 +4,8 @@ Each rule looks at a hit's neighbours in the text: a person who shares a place's
 Jordan", "Rebecca Jordan"), a fragment of a longer name the gazetteer lacks ("Suez Canal",
 "Ain Zara"), a sentence opener the text also writes in lowercase ("Hit"), "Iran-backed" (the
 state acts), "Duhok province" (the region, not the city), "in al-Baghdadi" (a place, not the
-man). The actor rules (:func:`sitrep.tag.actors.army`, :func:`sitrep.tag.actors.short_names`)
+man). The actor rules (:func:`sitrep.tag.actors.sector`, :func:`sitrep.tag.actors.bare_agents`,
+:func:`sitrep.tag.actors.ethnic_group`, :func:`sitrep.tag.actors.short_names`)
 live with the actors.
 """
 
@@ -13,7 +14,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sitrep.gazetteer import normalise_place_name
-from sitrep.tag.actors import ActorIndex, army, short_names
+from sitrep.tag.actors import (
+    ActorIndex,
+    bare_agents,
+    capital_government,
+    ethnic_group,
+    sector,
+    short_names,
+)
 from sitrep.tag.hits import Hit
 from sitrep.tag.output import VIA_EMBEDDED
 from sitrep.tag.places import lone_place, strong_reading
@@ -99,9 +107,14 @@ class Refiner:
             if one_word and hit.actors:
                 self._town_not_person(hit)
             if hit.actors:
-                army(self, hit)
+                ethnic_group(self, hit)
+            if hit.actors:
+                sector(self, hit)
+            elif hit.places:
+                capital_government(self, hit)
         self._propagate_surnames()
         short_names(self)
+        bare_agents(self)
         kept = [h for h in self.hits if h.actors or h.places]
         return sorted(kept + self.extra, key=lambda h: (h.first, h.last))
 
@@ -261,7 +274,7 @@ class Refiner:
     def _person(self, hit: Hit) -> bool:
         """A person who shares a place's or state's one-word name: "envoy Jordan", "Mr.
         Jordan", "Rebecca Jordan", "Colonel Dana Whitfield"."""
-        if hit.size != 1 or hit.lead == 0 or not self.actors.is_state_reading(hit):
+        if hit.size != 1 or hit.lead == 0 or not self.actors.may_be_a_name(hit):
             return False
         tokens = self.tokens
         opener = tokens.sentence[hit.first]
@@ -291,7 +304,7 @@ class Refiner:
         "Jordan Dyer": the word is a common given name and the next one a common surname
         (names-dataset ranks). The name is then that person's in the whole text ("Georgia
         began skating"), as for :meth:`_person`."""
-        if hit.size != 1 or not self.actors.is_state_reading(hit):
+        if hit.size != 1 or not self.actors.may_be_a_name(hit):
             return False
         tokens = self.tokens
         i = self.next_index(hit)
@@ -455,7 +468,7 @@ class Refiner:
             if (
                 hit.key in self.surnames
                 and hit.size == 1
-                and self.actors.is_state_reading(hit)
+                and self.actors.may_be_a_name(hit)
                 and self.word_before(hit) not in LOCATIVES
             ):
                 hit.clear()
