@@ -674,3 +674,12 @@ def test_tokens_when_the_gap_cache_is_full(monkeypatch: pytest.MonkeyPatch) -> N
         expected.sentence,
         expected.joined,
     )
+
+
+def test_hyphenated_names_with_lowercase_particles_are_one_place(tagger: Tagger) -> None:
+    """French and English particles ("au", "upon") may sit lowercase inside a place name."""
+    text = "Gangs attacked Port-au-Prince, the capital of Haiti, on Monday."
+    tags = tagger.tag_text(text)
+    capital = next(p for p in tags.places if p.name == "Port-au-Prince")
+    assert capital.country == "HT"
+    assert [text[a:b] for a, b in capital.spans] == ["Port-au-Prince"]

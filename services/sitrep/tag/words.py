@@ -119,7 +119,7 @@ LOCATIVES: Final = word_set(
 NAME_CONNECTORS: Final = word_set(
     """
     of the and de du des la le les el al bin ibn bint bani beni abu umm um wa fi ul ud ad ed
-    an on upon sur en di da del della van von der den zu y e i
+    an on upon sur sous en au aux di da del della van von der den zu am im y e i
     province provinces governorate governorates district subdistrict region city town village
     river desert camp crossing border mountains mountain mount lake sea gulf valley plain
     plains island islands airport base dam bridge square street road municipality canal
