@@ -448,7 +448,7 @@ def bench_pipeline(
     or the plumbing limits the pipeline.
     """
     import trafilatura
-    from elasticsearch import Elasticsearch
+    from elasticsearch import ApiError, Elasticsearch
 
     from sitrep.clean import CleanError, clean_html
     from sitrep.feeds import Feed, FeedRegistry
@@ -504,9 +504,14 @@ def bench_pipeline(
                 time.perf_counter() - last_change < STALL_SECONDS
             ):
                 time.sleep(0.5)
-                es.indices.refresh(index=f"{alias(s)}*", allow_no_indices=True)
-                indexed = int(es.count(index=alias(s), ignore_unavailable=True,
-                                       allow_no_indices=True)["count"])
+                try:
+                    es.indices.refresh(index=f"{alias(s)}*", allow_no_indices=True)
+                    indexed = int(es.count(index=alias(s), ignore_unavailable=True,
+                                           allow_no_indices=True)["count"])
+                except ApiError as exc:  # a monthly index just created, no shard started
+                    if exc.meta.status != 503:
+                        raise
+                    continue
                 if indexed != last_count:
                     last_change, last_count = time.perf_counter(), indexed
                 if indexed and first_seen is None:

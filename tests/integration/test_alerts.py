@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from elasticsearch import AsyncElasticsearch, Elasticsearch
+from elasticsearch import ApiError, AsyncElasticsearch, Elasticsearch
 from kafka import KafkaProducer
 
 from sitrep.alerts import Deliverer, Matcher, alerts_for, alerts_index, record
@@ -204,9 +204,16 @@ def subscribe(s: Settings, spec: SubscriptionSpec) -> Subscription:
 
 
 def indexed_count(es: Elasticsearch, s: Settings) -> int:
-    es.indices.refresh(index=alias(s), allow_no_indices=True, ignore_unavailable=True)
-    return int(es.count(index=alias(s), ignore_unavailable=True,
-                        allow_no_indices=True)["count"])
+    """Documents behind the read alias; -1 ("not yet") while a monthly index that the worker
+    has just created has no started shard, which Elasticsearch answers with a 503."""
+    try:
+        es.indices.refresh(index=alias(s), allow_no_indices=True, ignore_unavailable=True)
+        return int(es.count(index=alias(s), ignore_unavailable=True,
+                            allow_no_indices=True)["count"])
+    except ApiError as exc:
+        if exc.meta.status == 503:
+            return -1
+        raise
 
 
 def history(es: Elasticsearch, s: Settings, subscription_id: str) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch
 from kafka import KafkaAdminClient, KafkaProducer
 
 from sitrep.config import Settings
@@ -75,9 +75,17 @@ def poll_feeds(s: Settings, config: FeedServerConfig, urls: Callable[[Any], list
 
 
 def count(es: Elasticsearch, s: Settings, query: dict[str, Any] | None = None) -> int:
-    es.indices.refresh(index=f"{s.index_prefix}-articles*", allow_no_indices=True)
-    result = es.count(index=f"{s.index_prefix}-articles", query=query or {"match_all": {}},
-                      ignore_unavailable=True, allow_no_indices=True)
+    """Matching documents; -1 ("not yet") while a monthly index that the worker has just
+    created has no started shard, which Elasticsearch answers with a 503."""
+    try:
+        es.indices.refresh(index=f"{s.index_prefix}-articles*", allow_no_indices=True)
+        result = es.count(index=f"{s.index_prefix}-articles",
+                          query=query or {"match_all": {}},
+                          ignore_unavailable=True, allow_no_indices=True)
+    except ApiError as exc:
+        if exc.meta.status == 503:
+            return -1
+        raise
     return int(result["count"])
 
 
