@@ -246,6 +246,8 @@ class Actor(BaseModel):
     @property
     def surface_forms(self) -> tuple[str, ...]:
         """Every string that names this actor in text: name, aliases and demonyms."""
+        if not self.aliases and not self.demonyms:
+            return (self.name,)  # most of the world's 27,000 actors: asked for several times a load
         return tuple(dict.fromkeys((self.name, *self.aliases, *self.demonyms)))
 
     def roles_on(self, day: date) -> tuple[Role, ...]:

@@ -38,12 +38,14 @@ GENERIC_NAMES: Final = frozenset(
 )  # fmt: skip
 
 
-def _automaton(keys: Iterable[str]) -> Any:
-    """Keys wrapped in spaces (so hits are word-aligned), each storing its wrapped length."""
+def _automaton(keys: Iterable[str], min_length: int = 0) -> Any:
+    """Keys of ``min_length`` characters or more wrapped in spaces (so hits are
+    word-aligned), each storing its wrapped length."""
     automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+    add = automaton.add_word  # 400,000 keys: the loop is part of the tagger's start-up
     for key in keys:
-        wrapped = f" {key} "
-        automaton.add_word(wrapped, len(wrapped))
+        if len(key) >= min_length:
+            add(f" {key} ", len(key) + 2)
     automaton.make_automaton()
     return automaton
 
@@ -51,7 +53,7 @@ def _automaton(keys: Iterable[str]) -> Any:
 @cache
 def place_automaton(gazetteer: Gazetteer) -> Any:
     """Every gazetteer key of three characters or more (shorter ones are noise in text)."""
-    return _automaton(k for k in gazetteer.names() if len(k) >= 3)
+    return _automaton(gazetteer.names(), min_length=3)
 
 
 class PlaceLookup:

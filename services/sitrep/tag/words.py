@@ -178,15 +178,16 @@ def person_names() -> dict[str, tuple[int, int]]:
     from ``data/names/person_names.tsv.gz`` (made by ``tools/build_names.py`` from the
     names-dataset package)."""
     out: dict[str, tuple[int, int]] = {}
-    with gzip.open(_NAMES_FILE, "rt", encoding="utf-8") as f:
-        for line in f:
-            if line.startswith("#"):
-                continue
-            name, given, surname = line.rstrip("\n").split("\t")
-            out[name.lower()] = (
-                UNRANKED if given == "-" else int(given),
-                UNRANKED if surname == "-" else int(surname),
-            )
+    # Read whole and split: line-by-line decoding was most of the cost (100,000 names).
+    text = gzip.decompress(_NAMES_FILE.read_bytes()).decode("utf-8")
+    for line in text.split("\n"):
+        if not line or line[0] == "#":
+            continue
+        name, given, surname = line.split("\t")
+        out[name.lower()] = (
+            UNRANKED if given == "-" else int(given),
+            UNRANKED if surname == "-" else int(surname),
+        )
     return out
 
 
