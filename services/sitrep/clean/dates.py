@@ -282,11 +282,11 @@ def _written_forms(day: str) -> tuple[str, ...]:
     )
 
 
-def _only_in_furniture(tree: Any, day: str) -> bool:
+def _only_in_furniture(tree: Any, day: str, structured: list[str]) -> bool:
     """Whether the day htmldate chose is written in the footer or sidebars and nowhere in
-    the page's machine-readable dates: then it is the page's generation or copyright
-    date, not the article's (the tree is not pruned before the metadata is read)."""
-    structured = _structured_times(tree, _PUBLISHED_META, "datePublished")
+    the page's machine-readable dates (``structured``): then it is the page's generation
+    or copyright date, not the article's (the tree is not pruned before the metadata is
+    read)."""
     if any(value.strip().startswith(day) for value in structured):
         return False
     forms = _written_forms(day)
@@ -303,14 +303,20 @@ def published_date(
     day; a machine-readable timestamp of that same day then supplies the time and offset.
     """
     day = htmldate_day if _within(htmldate_day, latest) else None
-    if day is not None and _only_in_furniture(tree, day):
-        day = None
+    # Read at most once: the <time> elements' furniture test walks every ancestor.
+    structured: list[str] | None = None
+    if day is not None:
+        structured = _structured_times(tree, _PUBLISHED_META, "datePublished")
+        if _only_in_furniture(tree, day, structured):
+            day = None
     if day is None:
         found = _byline_date(tree, latest) or _header_date(tree, latest)
         day = found.isoformat() if found else None
     if day is None:
         return None
-    for value in _structured_times(tree, _PUBLISHED_META, "datePublished"):
+    if structured is None:
+        structured = _structured_times(tree, _PUBLISHED_META, "datePublished")
+    for value in structured:
         moment = parse_timestamp(value)
         if moment and moment.date().isoformat() == day:
             return _iso(moment)

@@ -32,6 +32,13 @@ def shingles(text: str, size: int = MINHASH_SHINGLE_WORDS) -> set[str]:
     return {" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1)}
 
 
+def _sha1_32(data: bytes) -> int:
+    """datasketch's default ``sha1_hash32`` (the first four bytes of the sha1 digest, read
+    little-endian), without its ``struct.unpack``: the same value, in two thirds of the time
+    (hashing the shingles is most of a signature's cost)."""
+    return int.from_bytes(hashlib.sha1(data).digest()[:4], "little")
+
+
 @cache
 def _template() -> Any:
     """A MinHash with the contract's parameters, built once per process: datasketch draws
@@ -39,7 +46,7 @@ def _template() -> Any:
     hashing a page's shingles."""
     from datasketch import MinHash
 
-    return MinHash(num_perm=MINHASH_PERMUTATIONS, seed=MINHASH_SEED)
+    return MinHash(num_perm=MINHASH_PERMUTATIONS, seed=MINHASH_SEED, hashfunc=_sha1_32)
 
 
 def minhash(text: str) -> list[int] | None:
