@@ -8,6 +8,8 @@ menu), and checks the behaviour, not a score.
 
 from __future__ import annotations
 
+import re
+
 from datasketch import MinHash
 from trafilatura import bare_extraction
 from trafilatura.utils import load_html
@@ -24,7 +26,7 @@ from sitrep.clean import (
 from sitrep.clean.extract import _trafilatura_text, has_prose, prose_chars, text_words
 from sitrep.clean.lines import dedupe
 from sitrep.clean.options import TRAFILATURA_OPTIONS
-from sitrep.clean.text import fold_lines, fold_whitespace
+from sitrep.clean.text import fold_lines, fold_whitespace, normalise_text, text_tokens
 
 SENTENCES = [
     "The regional council voted on Tuesday to extend the night bus service to the three "
@@ -183,3 +185,8 @@ def test_has_prose_agrees_with_prose_chars() -> None:
     for text in (menu, prose, f"{menu}\n{prose}", f"{prose}\n{prose}\n{prose}"):
         for threshold in (1, 60, 150, 200):
             assert has_prose(text, threshold) == (prose_chars(text) >= threshold)
+
+
+def test_text_tokens_are_the_words_of_the_normalised_text() -> None:
+    text = "  Über\u00a0den  Fluß\n\nCafe\u0301 İstanbul\u2028ΣΑΣ  end_of-line\t42 "
+    assert text_tokens(text) == re.findall(r"\w+", normalise_text(text))

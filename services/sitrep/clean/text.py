@@ -35,7 +35,9 @@ def normalise_text(text: str) -> str:
 
 def text_tokens(text: str) -> list[str]:
     """Words of the normalised text (Unicode ``\\w+``: Arabic and French included)."""
-    return _WORD.findall(normalise_text(text))
+    # The whitespace folding of normalise_text cannot move a word boundary (whitespace is
+    # never part of a \w+ run), so it is skipped: the same tokens in half the time.
+    return _WORD.findall(unicodedata.normalize("NFC", text).lower())
 
 
 def word_count(text: str) -> int:
