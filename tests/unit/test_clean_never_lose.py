@@ -8,6 +8,8 @@ menu), and checks the behaviour, not a score.
 
 from __future__ import annotations
 
+import re
+
 from datasketch import MinHash
 from trafilatura import bare_extraction
 from trafilatura.utils import load_html
@@ -21,9 +23,10 @@ from sitrep.clean import (
     minhash,
     shingles,
 )
-from sitrep.clean.extract import _trafilatura_text, prose_chars, text_words
+from sitrep.clean.extract import _trafilatura_text, has_prose, prose_chars, text_words
 from sitrep.clean.lines import dedupe
 from sitrep.clean.options import TRAFILATURA_OPTIONS
+from sitrep.clean.text import fold_lines, fold_whitespace, normalise_text, text_tokens
 
 SENTENCES = [
     "The regional council voted on Tuesday to extend the night bus service to the three "
@@ -164,3 +167,26 @@ def test_a_script_rendered_pages_declared_body_wins_over_its_link_list() -> None
     for sentence in SENTENCES:
         assert sentence in article["text"]
     assert "New school opens" not in article["text"]
+
+
+def test_fold_lines_equals_folding_each_line() -> None:
+    text = (
+        "  Caf\u0065\u0301 opens\u00a0 today \r\n\n\tSecond\x0b line \u2028 same line?  \n"
+        " \n e\u0301\u0301 last"
+    )
+    expected = [line for line in (fold_whitespace(p) for p in text.split("\n")) if line]
+    assert fold_lines(text) == expected
+    assert fold_lines(" \n\t\n") == []
+
+
+def test_has_prose_agrees_with_prose_chars() -> None:
+    prose = "A sentence long enough to count as prose in any article body."
+    menu = "Home\nNews\nSport\nContact us"
+    for text in (menu, prose, f"{menu}\n{prose}", f"{prose}\n{prose}\n{prose}"):
+        for threshold in (1, 60, 150, 200):
+            assert has_prose(text, threshold) == (prose_chars(text) >= threshold)
+
+
+def test_text_tokens_are_the_words_of_the_normalised_text() -> None:
+    text = "  Über\u00a0den  Fluß\n\nCafe\u0301 İstanbul\u2028ΣΑΣ  end_of-line\t42 "
+    assert text_tokens(text) == re.findall(r"\w+", normalise_text(text))

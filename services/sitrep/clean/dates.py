@@ -66,19 +66,25 @@ def jsonld_values(tree: Any, key: str) -> Iterator[str]:
         yield from walk(data)
 
 
-def _structured_times(tree: Any, names: frozenset[str], jsonld_key: str) -> list[str]:
-    """Machine-readable timestamps of the page, header metadata first."""
-    found = []
+def _structured_times(tree: Any, names: frozenset[str], jsonld_key: str) -> Iterator[str]:
+    """Machine-readable timestamps of the page, header metadata first.
+
+    Lazy: callers stop at the first that fits, and the ``<time>`` elements (each tested
+    for page furniture up its ancestors) come last, so a page whose header states the
+    date never has them visited.
+    """
     for meta in tree.iterfind(".//meta[@content]"):
         key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
-        if key in names:
-            found.append(meta.get("content") or "")
-    found.extend(jsonld_values(tree, jsonld_key))
+        if key in names and (value := (meta.get("content") or "").strip()):
+            yield value
+    for value in jsonld_values(tree, jsonld_key):
+        if value.strip():
+            yield value.strip()
     if jsonld_key == "datePublished":
         for time_el in tree.iterfind(".//time[@datetime]"):
-            if not _in_page_furniture(time_el):
-                found.append(time_el.get("datetime") or "")
-    return [f.strip() for f in found if f and f.strip()]
+            value = (time_el.get("datetime") or "").strip()
+            if value and not _in_page_furniture(time_el):
+                yield value
 
 
 _ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
@@ -286,8 +292,9 @@ def _only_in_furniture(tree: Any, day: str) -> bool:
     """Whether the day htmldate chose is written in the footer or sidebars and nowhere in
     the page's machine-readable dates: then it is the page's generation or copyright
     date, not the article's (the tree is not pruned before the metadata is read)."""
-    structured = _structured_times(tree, _PUBLISHED_META, "datePublished")
-    if any(value.strip().startswith(day) for value in structured):
+    if any(value.startswith(day) for value in _structured_times(
+        tree, _PUBLISHED_META, "datePublished",
+    )):
         return False
     forms = _written_forms(day)
     furniture = " ".join(el.text_content() for el in tree.xpath(_FURNITURE_XPATH))

@@ -16,7 +16,7 @@ from sitrep.clean.lines import clean_paragraphs
 from sitrep.clean.options import DEFAULT_OPTIONS, MIN_TEXT_WORDS, CleanOptions
 from sitrep.clean.provenance import extractor_name, package_version_of
 from sitrep.clean.prune import boilerplate_lines
-from sitrep.clean.text import fold_whitespace, word_count
+from sitrep.clean.text import fold_lines, fold_whitespace, word_count
 
 
 @dataclass
@@ -89,6 +89,18 @@ def _is_prose(line: str) -> bool:
         return False
     visible = len(line) - line.count(" ")
     return sum(map(str.isalpha, line)) >= PROSE_MIN_LETTERS * visible
+
+
+def has_prose(text: str, at_least: int) -> bool:
+    """Whether ``text`` has ``at_least`` characters of prose (:func:`prose_chars`), reading
+    only as far as it takes: the test runs on every page, most of which pass in a line."""
+    found = 0
+    for line in text.split("\n"):
+        if _is_prose(line):
+            found += len(line)
+            if found >= at_least:
+                return True
+    return False
 
 
 def prose_chars(text: str) -> int:
@@ -165,7 +177,7 @@ def _trafilatura_text(tree: Any, url: str | None, settings: dict[str, Any]) -> s
 def _clean(
     tree: Any, raw: str, options: CleanOptions,
 ) -> tuple[list[str], list[tuple[str, str]]]:
-    lines = [line for line in (fold_whitespace(part) for part in raw.split("\n")) if line]
+    lines = fold_lines(raw)
     furniture = (
         boilerplate_lines(tree, lines) if options.prune and options.line_rules else None
     )
@@ -201,7 +213,7 @@ def extract_text(
     tree = fresh() if options.prune else None  # the furniture test reads an intact one
     source, extractor = "page", extractor_name()
     if options.cascade and settings.get("fast") and (
-        len(raw) < options.compare_below or prose_chars(raw) < MENU_DUMP_PROSE_CHARS
+        len(raw) < options.compare_below or not has_prose(raw, MENU_DUMP_PROSE_CHARS)
     ):
         compared = _trafilatura_text(fresh(), url, {**settings, "fast": False})
         if prose_chars(compared) > 1.2 * prose_chars(raw) + 100:

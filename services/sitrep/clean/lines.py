@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from sitrep.clean.text import fold_whitespace, word_count
+from sitrep.clean.text import fold_lines, word_count
 
 _LEAD_WORDS = re.compile(
     r"^\W{0,3}(?:related(?:\s+(?:stories|story|articles?|coverage|content|reading|news))?"
@@ -300,7 +300,7 @@ def clean_paragraphs(
     more than RULES_MAX_SHARE of the text, they are not applied: losing the article is
     worse than keeping a few boilerplate lines.
     """
-    lines = [line for line in (fold_whitespace(part) for part in text.split("\n")) if line]
+    lines = fold_lines(text)
     if not rules:
         return dedupe(lines), []
     marked = furniture or set()
