@@ -1124,8 +1124,7 @@ def _initialisms(built: dict[str, Built], filters: Filters) -> None:
 
 def _country_from_name(built: dict[str, Built]) -> None:
     """An armed group, party or NGO that Phoenix gives no country but whose names name
-    exactly one state ("National Union for the Total Independence of Angola" -> AO) belongs
-    to that state."""
+    exactly one state ("Sudan Liberation Army" -> SD) belongs to that state."""
     forms: dict[str, str] = {}
     for actor in built.values():
         if actor.type == "state":
