@@ -112,7 +112,7 @@ def test_link_list_headings_and_date_lines_in_other_languages_are_dropped() -> N
     boilerplate = [
         "Weitere Themen", "Lesen Sie auch:", "Czytaj też: Nowy rozkład jazdy autobusów",
         "Notas relacionadas", "23.10.2018", "Aktualisiert am 17.01.2021.",
-        "Teilen mit:", "Sie sind aktuell nicht eingeloggt.",
+        "Teilen mit:", "Du bist leider nicht eingeloggt.",
     ]
     article = [
         "Weitere Themen der Sitzung waren der Haushalt und die neue Schule.",
