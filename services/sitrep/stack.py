@@ -44,6 +44,18 @@ MIN_JAVA_MAJOR = 17
 LOG_TAIL_LINES = 40
 
 
+
+def new_cluster_id() -> str:
+    """A KRaft cluster id: a random UUID in URL-safe base64, as Kafka's own tool makes them.
+
+    Like Kafka's ``Uuid.randomUuid``, it never starts with "-": the storage tool would read
+    such an id as an option and refuse to format (one start in 64 failed that way).
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
 class StackError(RuntimeError):
     """A stack operation failed; the message says why and what to do."""
 
@@ -388,7 +400,7 @@ class Kafka(Server):
         java = str(self._java_home() / "bin" / "java")
         classpath = f"{self.lib}/*"
         if not (data / "meta.properties").is_file():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            cluster_id = new_cluster_id()
             proc = subprocess.run(
                 [java, "-cp", classpath, "kafka.tools.StorageTool", "format",
                  "-t", cluster_id, "-c", str(props)],

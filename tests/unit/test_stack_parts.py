@@ -18,6 +18,7 @@ from sitrep.stack import (
     extract_zip,
     find_java_home,
     java_major_version,
+    new_cluster_id,
     port_in_use,
     tail,
 )
@@ -76,3 +77,12 @@ def test_missing_java_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Monke
     settings = Settings(_env_file=None, java_home=tmp_path / "nojdk")  # type: ignore[call-arg]
     with pytest.raises(StackError, match="no Java 17"):
         find_java_home(settings)
+
+
+def test_cluster_ids_never_look_like_an_option() -> None:
+    """Kafka's storage tool reads an id that starts with "-" as an option; 1 in 64 random
+    ids would, so a fresh stack failed to format its storage now and then."""
+    ids = [new_cluster_id() for _ in range(5000)]
+    assert not [i for i in ids if i.startswith("-")]
+    assert all(len(i) == 22 and re.fullmatch(r"[A-Za-z0-9_-]+", i) for i in ids)
+    assert len(set(ids)) == len(ids)
